@@ -1,0 +1,29 @@
+# fiblab: `make lab` opens the series in JupyterLab, `make test` runs every test.
+# Both create a local virtual environment (.venv) on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: lab test lint notebooks clean-scratch
+
+$(BIN)/.fiblab-installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+lab: $(BIN)/.fiblab-installed
+	$(BIN)/jupyter lab notebooks/01_step_workflow.ipynb
+
+test: $(BIN)/.fiblab-installed
+	$(BIN)/ruff check fiblab tests tools
+	$(BIN)/python tools/build_notebooks.py --check
+	$(BIN)/python -m pytest
+
+notebooks: $(BIN)/.fiblab-installed
+	$(BIN)/python tools/build_notebooks.py
+
+clean-scratch:
+	rm -rf notebooks/scratch tests/scratch scratch

@@ -1,0 +1,212 @@
+"""The DBOS application every fiblab process runs: workflows, steps and the queue.
+
+Importing this module registers the workflows with DBOS; :func:`launch` configures
+DBOS (pinned application name and version, this process's executor id), launches it
+and registers the queue. Server processes and notebook kernels both use it.
+
+Two workflows:
+
+* ``fibonacci_workflow(n)`` – one step, returns ``(n, fib(n), duration_seconds)``:
+  the contract the original experiment's clients rely on.
+* ``fibonacci_steps_workflow(n, …)`` – one step per Fibonacci index, so a crash in
+  the middle leaves checkpoints behind. It can crash its own process on purpose at a
+  chosen step, once (or every time), by a deterministic trigger.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Literal
+
+from dbos import DBOS, DBOSConfig, Queue
+
+from . import config
+from .fib import MAX_ITERATIVE_N, fib_recursive, validate_n
+
+CrashMode = Literal["kill", "segfault"]
+CRASH_MODES: tuple[str, ...] = ("kill", "segfault")
+EXECUTIONS_FILE = "step-executions.log"
+
+
+# --- the original experiment's workflow: one step ------------------------------------
+
+
+@DBOS.step()
+def compute_fibonacci(n: int) -> tuple[int, int, float]:
+    """Compute fib(n) recursively (CPU-bound); return ``(n, fib(n), seconds)``."""
+    started = time.perf_counter()
+    value = fib_recursive(n)
+    return n, value, time.perf_counter() - started
+
+
+@DBOS.workflow()
+def fibonacci_workflow(n: int) -> tuple[int, int, float]:
+    """Validate ``n`` (bad input ends the workflow in ERROR), then run one step."""
+    validate_n(n)
+    return compute_fibonacci(n)
+
+
+# --- one step per index, with a deterministic crash trigger --------------------------
+
+
+@DBOS.step()
+def fibonacci_index_step(
+    i: int,
+    previous: int,
+    current: int,
+    crash_at: int | None = None,
+    crash_mode: CrashMode = "kill",
+    crash_every_time: bool = False,
+    step_seconds: float = 0.0,
+) -> int:
+    """Return fib(i) = previous + current, after recording that this step ran.
+
+    At ``i == crash_at`` the process crashes for real (SIGKILL or a segfault): once
+    per workflow, or on every execution when ``crash_every_time``.
+    """
+    workflow_id = DBOS.workflow_id or "no-workflow"
+    record_execution(workflow_id, i)
+    if i == crash_at and _should_crash(workflow_id, i, crash_every_time):
+        crash_process(crash_mode)
+    if step_seconds:
+        time.sleep(step_seconds)
+    return previous + current
+
+
+@DBOS.workflow()
+def fibonacci_steps_workflow(
+    n: int,
+    crash_at: int | None = None,
+    crash_mode: CrashMode = "kill",
+    crash_every_time: bool = False,
+    step_seconds: float = 0.0,
+) -> tuple[int, int]:
+    """fib(n) as one step per index 2..n; returns ``(n, fib(n))``.
+
+    The workflow keeps the running pair in local variables rebuilt from step return
+    values, so a recovered run picks up exactly where the checkpoints end.
+    """
+    validate_n(n, MAX_ITERATIVE_N)
+    if crash_mode not in CRASH_MODES:
+        raise ValueError(f"crash_mode must be one of {CRASH_MODES}, got {crash_mode!r}")
+    previous, current = 0, 1
+    for i in range(2, n + 1):
+        nxt = fibonacci_index_step(
+            i, previous, current, crash_at, crash_mode, crash_every_time, step_seconds
+        )
+        previous, current = current, nxt
+    return n, (current if n > 0 else 0)
+
+
+def crash_process(mode: CrashMode) -> None:
+    """Crash this process for real: SIGKILL itself, or read address 0 (a segfault)."""
+    print(f"fiblab: crashing on purpose ({mode}) pid={os.getpid()}", flush=True)
+    if mode == "segfault":
+        ctypes.string_at(0)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _should_crash(workflow_id: str, step: int, every_time: bool) -> bool:
+    if every_time:
+        return True
+    marker = config.scratch_dir() / "crash-markers" / f"{workflow_id}-{step}"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        marker.touch(exist_ok=False)  # once only: the marker survives the crash
+    except FileExistsError:
+        return False
+    return True
+
+
+# --- a side channel that counts step executions ---------------------------------------
+
+
+def record_execution(workflow_id: str, step: int, scratch: Path | None = None) -> None:
+    """Append ``workflow_id step pid`` to the executions file (one atomic write)."""
+    path = (scratch or config.scratch_dir()) / EXECUTIONS_FILE
+    line = f"{workflow_id} {step} {os.getpid()} {time.time():.6f}\n".encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_executions(scratch: Path, workflow_id: str | None = None) -> list[dict]:
+    """Every recorded step execution (optionally of one workflow), oldest first."""
+    path = Path(scratch) / EXECUTIONS_FILE
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        wf, step, pid, at = line.split()
+        if workflow_id is None or wf == workflow_id:
+            rows.append({"workflow_id": wf, "step": int(step), "pid": int(pid), "at": float(at)})
+    return rows
+
+
+# --- launching -------------------------------------------------------------------------
+
+
+def dbos_config(database_url: str, executor_id: str, log_level: str = "WARNING") -> DBOSConfig:
+    """The DBOS config every fiblab process uses: pinned name and version, own executor id."""
+    return {
+        "name": config.APP_NAME,
+        "system_database_url": database_url,
+        "application_version": config.APP_VERSION,
+        "executor_id": config.check_name(executor_id, "executor id"),
+        "log_level": log_level,
+    }
+
+
+def queue_options(worker_concurrency: int | None, polling_interval_sec: float) -> dict:
+    """Keyword arguments for ``DBOS.register_queue`` with fiblab's checks applied."""
+    if worker_concurrency is not None and worker_concurrency < 1:
+        raise ValueError(f"worker_concurrency must be >= 1 or None, got {worker_concurrency}")
+    if not polling_interval_sec > 0:
+        raise ValueError(f"polling_interval_sec must be > 0, got {polling_interval_sec}")
+    return {
+        "worker_concurrency": worker_concurrency,
+        "polling_interval_sec": polling_interval_sec,
+        "on_conflict": "always_update",
+    }
+
+
+def launch(
+    database_url: str,
+    executor_id: str,
+    *,
+    queue: str = config.QUEUE_NAME,
+    worker_concurrency: int | None = 1,
+    polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
+    log_level: str = "WARNING",
+) -> Queue:
+    """Configure and launch DBOS in this process, then register ``queue``.
+
+    For code with no running event loop (a server). In a notebook cell use
+    :func:`launch_async`.
+    """
+    DBOS(config=dbos_config(database_url, executor_id, log_level))
+    DBOS.launch()
+    return DBOS.register_queue(queue, **queue_options(worker_concurrency, polling_interval_sec))
+
+
+async def launch_async(
+    database_url: str,
+    executor_id: str = "kernel",
+    *,
+    queue: str = config.QUEUE_NAME,
+    worker_concurrency: int | None = 1,
+    polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
+    log_level: str = "WARNING",
+) -> Queue:
+    """:func:`launch` for a running event loop, e.g. a notebook cell (``await``)."""
+    DBOS(config=dbos_config(database_url, executor_id, log_level))
+    DBOS.launch()
+    return await DBOS.register_queue_async(
+        queue, **queue_options(worker_concurrency, polling_interval_sec)
+    )

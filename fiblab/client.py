@@ -1,0 +1,244 @@
+"""Client helpers over ``DBOSClient``: enqueue many, results as they complete, timings.
+
+Every helper works both from plain Python and from a notebook cell. DBOS warns when
+a synchronous database call runs on a thread with a running event loop (a Jupyter
+cell has one), so the synchronous helpers do their database work on a helper thread
+when a loop is running; the ``*_async`` helpers use DBOS's async API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from dbos import DBOSClient, EnqueueOptions, WorkflowHandle, WorkflowHandleAsync
+from dbos import run_dbos_database_migrations
+
+from . import config
+from .fib import MAX_RECURSIVE_N, validate_n
+
+T = TypeVar("T")
+
+
+def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``function`` here, or on a helper thread if this thread runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
+def connect(database_url: str) -> DBOSClient:
+    """A ``DBOSClient`` for ``database_url``, creating DBOS's tables if none exist yet.
+
+    (A bare ``DBOSClient`` on a brand-new database fails with "no such table" until a
+    server has launched once; fiblab runs DBOS's migrations first.)
+    """
+
+    def make() -> DBOSClient:
+        run_dbos_database_migrations(database_url)
+        return DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
+
+    return off_loop(make)
+
+
+def enqueue_options(
+    workflow_name: str = config.WORKFLOW_NAME, queue: str = config.QUEUE_NAME, **extra: Any
+) -> EnqueueOptions:
+    """Options for one enqueue, with fiblab's pinned application version."""
+    return {
+        "queue_name": queue,
+        "workflow_name": workflow_name,
+        "app_version": config.APP_VERSION,
+        **extra,
+    }  # type: ignore[return-value]
+
+
+def check_inputs(ns: Sequence[object], maximum: int = MAX_RECURSIVE_N) -> list[int]:
+    """Validate every n before anything is enqueued (all or nothing)."""
+    if isinstance(ns, (str, bytes)) or not isinstance(ns, Sequence):
+        raise TypeError(f"ns must be a list of ints, got {ns!r}")
+    return [validate_n(n, maximum) for n in ns]
+
+
+def enqueue_many(
+    client: DBOSClient,
+    ns: Sequence[int],
+    *,
+    workflow_name: str = config.WORKFLOW_NAME,
+    queue: str = config.QUEUE_NAME,
+    maximum: int = MAX_RECURSIVE_N,
+) -> list[WorkflowHandle[Any]]:
+    """Validate every n, then enqueue one workflow per n; returns the handles in order."""
+    checked = check_inputs(ns, maximum)
+    options = enqueue_options(workflow_name, queue)
+    return off_loop(lambda: [client.enqueue(options, n) for n in checked])
+
+
+async def enqueue_many_async(
+    client: DBOSClient,
+    ns: Sequence[int],
+    *,
+    workflow_name: str = config.WORKFLOW_NAME,
+    queue: str = config.QUEUE_NAME,
+    maximum: int = MAX_RECURSIVE_N,
+) -> list[WorkflowHandleAsync[Any]]:
+    """:func:`enqueue_many` with ``await client.enqueue_async``."""
+    checked = check_inputs(ns, maximum)
+    options = enqueue_options(workflow_name, queue)
+    return [await client.enqueue_async(options, n) for n in checked]
+
+
+def results_as_completed(
+    client: DBOSClient,
+    handles: Sequence[WorkflowHandle[Any]],
+    timeout: float = 120.0,
+    polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC,
+) -> Iterator[tuple[str, Any]]:
+    """Yield ``(workflow_id, result)`` as each workflow finishes, first finished first.
+
+    A workflow that ended in error yields its exception object instead of a result.
+    """
+    pending = list(handles)
+    deadline = time.monotonic() + timeout
+    while pending:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(pending)} workflows unfinished after {timeout} s")
+        done = off_loop(client.wait_first, pending, polling_interval_sec=polling_interval_sec)
+        pending.remove(done)
+        yield done.workflow_id, off_loop(_result_or_error, done, polling_interval_sec)
+
+
+async def results_as_completed_async(
+    handles: Sequence[WorkflowHandleAsync[Any]],
+    timeout: float = 120.0,
+    polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC,
+) -> AsyncIterator[tuple[str, Any]]:
+    """Async :func:`results_as_completed`: ``async for wid, result in …``."""
+
+    async def one(handle: WorkflowHandleAsync[Any]) -> tuple[str, Any]:
+        try:
+            return handle.workflow_id, await handle.get_result(
+                polling_interval_sec=polling_interval_sec
+            )
+        except Exception as error:  # a failed workflow is a result to report
+            return handle.workflow_id, error
+
+    deadline = time.monotonic() + timeout
+    tasks = [asyncio.ensure_future(one(h)) for h in handles]
+    pending = set(tasks)
+    try:
+        while pending:
+            done, pending = await asyncio.wait(
+                pending,
+                timeout=max(deadline - time.monotonic(), 0),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if not done:
+                raise TimeoutError(f"{len(pending)} workflows unfinished after {timeout} s")
+            for task in sorted(done, key=tasks.index):
+                yield task.result()
+    finally:
+        for task in tasks:  # stop polling for results nobody will read
+            task.cancel()
+
+
+def _result_or_error(handle: WorkflowHandle[Any], polling_interval_sec: float) -> Any:
+    try:
+        return handle.get_result(polling_interval_sec=polling_interval_sec)
+    except Exception as error:
+        return error
+
+
+def wait_result(
+    handle: WorkflowHandle[Any], polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC
+) -> Any:
+    """``handle.get_result`` with fiblab's short polling interval, safe in a notebook cell."""
+    return off_loop(handle.get_result, polling_interval_sec=polling_interval_sec)
+
+
+def workflow_rows(client: DBOSClient, workflow_ids: Sequence[str] | None = None, **filters: Any) -> list[dict]:
+    """One dict per workflow: id, name, status, executor, queue, inputs and output."""
+
+    def read() -> list[dict]:
+        statuses = client.list_workflows(workflow_ids=list(workflow_ids) if workflow_ids else None, **filters)
+        return [
+            {
+                "workflow_id": s.workflow_id,
+                "name": s.name,
+                "status": s.status,
+                "executor_id": s.executor_id,
+                "queue": s.queue_name,
+                "input": s.input,
+                "output": s.output,
+                "error": s.error,
+                "recovery_attempts": s.recovery_attempts,
+                "created_at_ms": s.created_at,
+                "updated_at_ms": s.updated_at,
+            }
+            for s in statuses
+        ]
+
+    return off_loop(read)
+
+
+def step_rows(client: DBOSClient, workflow_ids: Sequence[str]) -> list[dict]:
+    """One dict per recorded step, with millisecond start/end times and the executor.
+
+    Step rows carry millisecond timestamps; SQLite workflow rows only have seconds,
+    so timelines are drawn from these.
+    """
+
+    def read() -> list[dict]:
+        executors = {s.workflow_id: s.executor_id for s in client.list_workflows(workflow_ids=list(workflow_ids))}
+        rows = []
+        for workflow_id in workflow_ids:
+            for step in client.list_workflow_steps(workflow_id):
+                start, end = step["started_at_epoch_ms"], step["completed_at_epoch_ms"]
+                rows.append(
+                    {
+                        "workflow_id": workflow_id,
+                        "executor_id": executors.get(workflow_id),
+                        "step_id": step["function_id"],
+                        "name": step["function_name"],
+                        "output": step["output"],
+                        "error": step["error"],
+                        "start": start / 1000 if start is not None else None,
+                        "end": end / 1000 if end is not None else None,
+                    }
+                )
+        return rows
+
+    return off_loop(read)
+
+
+def workflow_spans(rows: Sequence[dict]) -> list[dict]:
+    """Collapse step rows into one row per workflow: first step start to last step end."""
+    spans: dict[str, dict] = {}
+    for row in rows:
+        if row["start"] is None or row["end"] is None:
+            continue
+        span = spans.setdefault(
+            row["workflow_id"],
+            {"workflow_id": row["workflow_id"], "executor_id": row["executor_id"],
+             "start": row["start"], "end": row["end"], "steps": 0},
+        )
+        span["start"] = min(span["start"], row["start"])
+        span["end"] = max(span["end"], row["end"])
+        span["steps"] += 1
+    return sorted(spans.values(), key=lambda s: s["start"])
+
+
+def max_concurrency(spans: Sequence[dict]) -> int:
+    """The largest number of spans running at the same instant."""
+    events = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans])
+    running = peak = 0
+    for _at, change in events:
+        running += change
+        peak = max(peak, running)
+    return peak

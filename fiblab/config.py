@@ -1,0 +1,111 @@
+"""Where fiblab keeps its state: the system database URL, scratch folders, pinned names.
+
+The embedded default is a SQLite file inside a scratch folder of the caller's own
+(one per notebook). Setting ``FIBLAB_DATABASE_URL=postgresql://…`` switches every
+fiblab process to PostgreSQL. Passwords are never shown: use :func:`mask_url`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+#: One DBOS application name for every fiblab process: DBOS dequeues and recovers
+#: only workflows owned by its own application (or by none).
+APP_NAME = "fiblab"
+
+#: Pinned application version. DBOS's default is a hash of the workflow source, which
+#: a notebook kernel that defines a workflow changes; recovery and dequeuing follow it.
+APP_VERSION = "fiblab-1"
+
+#: The queue and workflow names the original experiment's clients know.
+QUEUE_NAME = "my_queue"
+WORKFLOW_NAME = "fibonacci_workflow"
+
+#: Queue polling interval of a fiblab server, seconds. DBOS's default (1.0 s) makes
+#: every round trip cost about a second; 0.1 s costs a few % of a core when idle.
+QUEUE_POLLING_INTERVAL_SEC = 0.1
+
+#: How often a result handle checks the database, seconds (DBOS's default: 1.0 s).
+RESULT_POLLING_INTERVAL_SEC = 0.01
+
+DATABASE_URL_ENV = "FIBLAB_DATABASE_URL"
+SCRATCH_ENV = "FIBLAB_SCRATCH_DIR"
+SQLITE_FILENAME = "fiblab.sqlite"
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """Return ``name`` if it is a safe identifier for files and databases, else raise."""
+    if not isinstance(name, str) or not _NAME_PATTERN.match(name):
+        raise ValueError(
+            f"{what} {name!r} is not allowed: use 1-63 letters, digits, '_', '.' or '-', "
+            "starting with a letter, digit or '_'"
+        )
+    return name
+
+
+def scratch_dir(name: str | None = None, root: Path | str | None = None) -> Path:
+    """The scratch folder for ``name`` (created on demand).
+
+    With no name, the folder named by ``FIBLAB_SCRATCH_DIR`` (what a server was given),
+    else ``./scratch``. With a name, ``<root or cwd>/scratch/<name>``.
+    """
+    if name is None:
+        path = Path(os.environ.get(SCRATCH_ENV) or Path.cwd() / "scratch")
+    else:
+        base = Path(root) if root is not None else Path.cwd()
+        path = base / "scratch" / check_name(name, "scratch name")
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()
+
+
+def is_postgres(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database."""
+    return urlsplit(url).scheme.split("+")[0] in ("postgresql", "postgres")
+
+
+def database_url(name: str, scratch: Path | None = None) -> str:
+    """The system database URL for the notebook or test called ``name``.
+
+    ``FIBLAB_DATABASE_URL`` set: that PostgreSQL server, with a database of this name's
+    own (``<dbname>_<name>``), so notebooks stay independent. Otherwise a SQLite file
+    in the scratch folder.
+    """
+    check_name(name)
+    base = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if base:
+        if not is_postgres(base):
+            if base.startswith("sqlite:///"):
+                return base
+            raise ValueError(
+                f"{DATABASE_URL_ENV}={mask_url(base)} is not a postgresql:// or sqlite:/// URL"
+            )
+        parts = urlsplit(base)
+        dbname = parts.path.lstrip("/") or "fiblab"
+        suffix = re.sub(r"[^a-z0-9_]", "_", name.lower())
+        return urlunsplit(parts._replace(path=f"/{dbname}_{suffix}"))
+    folder = scratch if scratch is not None else scratch_dir(name)
+    return f"sqlite:///{Path(folder) / SQLITE_FILENAME}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` URL, or None for other databases."""
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///") :])
+    return None
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe to print or log)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -1,0 +1,364 @@
+"""Start, stop, crash and restart fiblab server processes from a notebook or a test.
+
+Every process started here ends when its owner does:
+
+* the owner calls ``stop()``/``kill()``, leaves a ``with`` block, or exits normally or
+  with an exception: :func:`stop_all` runs at interpreter exit;
+* the owner is SIGKILLed (a kernel killed or restarted): the server watches its
+  parent pid and stops itself within a fraction of a second;
+* a cell is run again: starting a server whose executor id is already running for
+  the same scratch folder first stops the old copy (found through its pid file,
+  which records the pid and start time of the process *we* started, so a reused
+  pid is never touched).
+
+Servers run in their own session, so Jupyter's interrupt (SIGINT to the kernel's
+process group) does not reach them: interrupting a cell never kills a server.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import psutil
+
+from . import config
+from .server import READY_PREFIX
+from .waiting import WaitTimeout, wait_for
+
+STOP_TIMEOUT_SEC = 15.0
+READY_TIMEOUT_SEC = 60.0
+
+_live: dict[Path, ManagedProcess] = {}
+
+
+class ProcessFailed(RuntimeError):
+    """A managed process exited while we were waiting for it to become ready."""
+
+
+class ManagedProcess:
+    """One Python module run as a subprocess that we own, with its log in a file."""
+
+    def __init__(
+        self,
+        name: str,
+        module: str,
+        args: Sequence[str],
+        scratch: Path,
+        *,
+        env: dict[str, str] | None = None,
+        ready_marker: str | None = None,
+    ) -> None:
+        self.name = config.check_name(name, "process name")
+        self.module = module
+        self.args = list(args)
+        self.scratch = Path(scratch)
+        self.extra_env = dict(env or {})
+        self.ready_marker = ready_marker
+        self.log_path = self.scratch / "logs" / f"{self.name}.log"
+        self.pid_path = self.scratch / "pids" / f"{self.name}.json"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> ManagedProcess:
+        """Start the process (stopping a copy of it left from an earlier run first)."""
+        if self.alive:
+            raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
+        _stop_previous_copy(self.pid_path)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", config.SCRATCH_ENV: str(self.scratch)}
+        env.update(self.extra_env)
+        with open(self.log_path, "ab") as log:
+            self._log_offset = log.tell()
+            log.write(f"--- {self.name}: started at {time.strftime('%H:%M:%S')}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", self.module, *self.args],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # Jupyter's interrupt must not reach it
+            )
+        created = psutil.Process(self.process.pid).create_time()
+        self.pid_path.write_text(json.dumps({"pid": self.process.pid, "create_time": created}))
+        _live[self.pid_path] = self
+        return self
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SEC) -> ManagedProcess:
+        """Block until the ready line appears in the log; raise if the process dies."""
+        if self.ready_marker is None:
+            return self
+
+        def ready() -> bool:
+            if self.ready_marker in self.logs():
+                return True
+            if not self.alive:
+                raise ProcessFailed(
+                    f"{self.name} exited with code {self.returncode} before it was ready; "
+                    f"last log lines:\n{self.tail()}"
+                )
+            return False
+
+        try:
+            wait_for(ready, timeout, f"{self.name} to be ready")
+        except WaitTimeout as error:
+            raise WaitTimeout(f"{error}; last log lines:\n{self.tail()}") from None
+        return self
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SEC) -> int | None:
+        """Graceful stop: SIGTERM, wait up to ``timeout`` s, then SIGKILL. Returns the exit code."""
+        return self._signal_and_wait(signal.SIGTERM, timeout)
+
+    def interrupt(self, timeout: float = STOP_TIMEOUT_SEC) -> int | None:
+        """Graceful stop by SIGINT (what Ctrl-C sends in a terminal)."""
+        return self._signal_and_wait(signal.SIGINT, timeout)
+
+    def kill(self) -> int | None:
+        """SIGKILL: the process dies at once, in the middle of whatever it was doing."""
+        return self._signal_and_wait(signal.SIGKILL, STOP_TIMEOUT_SEC)
+
+    def restart(self, timeout: float = READY_TIMEOUT_SEC) -> ManagedProcess:
+        """Start again with the same name and arguments (after a graceful stop if alive)."""
+        if self.alive:
+            self.stop()
+        return self.start().wait_ready(timeout)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the process to exit by itself; returns its exit code."""
+        if self.process is None:
+            return None
+        code = self.process.wait(timeout)
+        self._forget()
+        return code
+
+    def _signal_and_wait(self, signum: int, timeout: float) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        self._forget()
+        return self.process.returncode
+
+    def _forget(self) -> None:
+        _live.pop(self.pid_path, None)
+        try:
+            recorded = json.loads(self.pid_path.read_text())
+            if self.process is not None and recorded.get("pid") == self.process.pid:
+                self.pid_path.unlink()
+        except (OSError, ValueError):
+            pass
+
+    # --- state ------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll() if self.process is not None else None
+
+    def logs(self) -> str:
+        """Everything this run of the process has written to its log."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_offset)
+                return log.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.logs().splitlines()[-lines:])
+
+    def __enter__(self) -> ManagedProcess:
+        if self.process is None:
+            self.start().wait_ready()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.alive else f"exited {self.returncode}"
+        return f"<{type(self).__name__} {self.name} pid={self.pid} {state}>"
+
+
+class Server(ManagedProcess):
+    """A ``python -m fiblab.server`` process with its own executor id.
+
+    The database URL travels in the environment, never on the command line, so a
+    password in it is not visible in ``ps``.
+    """
+
+    def __init__(
+        self,
+        executor_id: str,
+        database_url: str,
+        scratch: Path,
+        *,
+        queue: str = config.QUEUE_NAME,
+        worker_concurrency: int | None = 1,
+        polling_interval: float = config.QUEUE_POLLING_INTERVAL_SEC,
+        grace: int = 10,
+        env: dict[str, str] | None = None,
+        module: str = "fiblab.server",
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        args = [
+            "--executor-id", executor_id,
+            "--queue", queue,
+            "--worker-concurrency", "none" if worker_concurrency is None else str(worker_concurrency),
+            "--polling-interval", str(polling_interval),
+            "--grace", str(grace),
+            *extra_args,
+        ]  # fmt: skip
+        super().__init__(
+            executor_id,
+            module,
+            args,
+            scratch,
+            env={**(env or {}), config.DATABASE_URL_ENV: database_url},
+            ready_marker=READY_PREFIX,
+        )
+        self.executor_id = executor_id
+        self.database_url = database_url
+
+
+class ServerGroup:
+    """Several servers started, waited on and stopped together."""
+
+    def __init__(self, servers: Sequence[ManagedProcess]) -> None:
+        self.servers = list(servers)
+
+    def start(self, timeout: float = READY_TIMEOUT_SEC) -> ServerGroup:
+        """Start every server at once, then wait until all are ready."""
+        for server in self.servers:
+            server.start()
+        for server in self.servers:
+            server.wait_ready(timeout)
+        return self
+
+    def stop(self) -> None:
+        """Graceful stop of every server, in parallel (signal all, then wait)."""
+        for server in self.servers:
+            if server.alive and server.process is not None:
+                server.process.send_signal(signal.SIGTERM)
+        for server in self.servers:
+            server.stop()
+
+    def __iter__(self) -> Iterator[ManagedProcess]:
+        return iter(self.servers)
+
+    def __getitem__(self, index: int) -> ManagedProcess:
+        return self.servers[index]
+
+    def __len__(self) -> int:
+        return len(self.servers)
+
+    def __enter__(self) -> ServerGroup:
+        if any(server.process is None for server in self.servers):
+            self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def start_server(executor_id: str, database_url: str, scratch: Path, **options: object) -> Server:
+    """Start one server and wait until it is ready."""
+    server = Server(executor_id, database_url, scratch, **options)  # type: ignore[arg-type]
+    server.start().wait_ready()
+    return server
+
+
+def start_servers(
+    executor_ids: Sequence[str], database_url: str, scratch: Path, **options: object
+) -> ServerGroup:
+    """Start several servers in parallel and wait until all are ready."""
+    group = ServerGroup(
+        [Server(eid, database_url, scratch, **options) for eid in executor_ids]  # type: ignore[arg-type]
+    )
+    return group.start()
+
+
+def live_processes() -> list[ManagedProcess]:
+    """Processes started by this interpreter that are still running."""
+    return [proc for proc in _live.values() if proc.alive]
+
+
+def stop_all(timeout: float = 5.0) -> None:
+    """Stop every process this interpreter started (graceful, then SIGKILL)."""
+    procs = list(_live.values())
+    for proc in procs:
+        if proc.alive and proc.process is not None:
+            proc.process.send_signal(signal.SIGTERM)
+    for proc in procs:
+        proc.stop(timeout)
+
+
+def fiblab_processes(scratch_root: Path) -> list[psutil.Process]:
+    """Running ``python -m fiblab.…`` processes whose scratch folder is under ``scratch_root``.
+
+    For checks ("no stray process left"); it only reads, it never ends anything.
+    """
+    root = str(Path(scratch_root).resolve())
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        try:
+            cmdline = proc.info["cmdline"] or []
+            if proc.info["status"] == psutil.STATUS_ZOMBIE or "-m" not in cmdline:
+                continue
+            module = cmdline[cmdline.index("-m") + 1] if cmdline.index("-m") + 1 < len(cmdline) else ""
+            if not module.startswith("fiblab."):
+                continue
+            scratch = proc.environ().get(config.SCRATCH_ENV, "")
+            if scratch == root or scratch.startswith(root + os.sep):
+                found.append(proc)
+        except (psutil.Error, ValueError):
+            continue
+    return found
+
+
+def _stop_previous_copy(pid_path: Path) -> None:
+    """End the process recorded in ``pid_path`` if it is still the one we started."""
+    owner = _live.get(pid_path)
+    if owner is not None and owner.alive:
+        owner.stop()
+        return
+    try:
+        recorded = json.loads(pid_path.read_text())
+        process = psutil.Process(int(recorded["pid"]))
+        if abs(process.create_time() - float(recorded["create_time"])) > 0.01:
+            return  # the pid was reused by an unrelated process
+    except (OSError, ValueError, KeyError, psutil.Error):
+        return
+    try:
+        process.terminate()
+        process.wait(STOP_TIMEOUT_SEC)
+    except psutil.TimeoutExpired:
+        process.kill()
+    except psutil.Error:
+        pass
+
+
+atexit.register(stop_all)

@@ -1,0 +1,194 @@
+# %% [markdown]
+# # 01 · A workflow with one step
+#
+# **You will be able to:** run a DBOS workflow inside this notebook, find the checkpoint
+# DBOS wrote for its step, explain why running the same workflow ID again does not
+# compute anything, and see how the cost of `fib(n)` grows with `n`.
+#
+# **Prerequisites:** Python and a little `async`/`await`. Nothing to install beyond
+# `make lab`; the database is a SQLite file in this notebook's own scratch folder.
+#
+# **Time:** about 10 minutes.
+#
+# Throughout the series every claim is followed by a **check** cell: an `assert` that
+# fails if the claim stops being true. If a check ever fails for you, the notebook is
+# wrong, not you: please report it.
+
+# %% [markdown]
+# ## The program we will make durable
+#
+# fiblab's calculator is deliberately slow: `fib_recursive(n)` makes about 1.6ⁿ calls,
+# so it gives the computer real work. The DBOS application wraps it in a **step**
+# (`@DBOS.step()`) inside a **workflow** (`@DBOS.workflow()`). This is the code the
+# servers in later notebooks run, read straight from the `fiblab` package:
+
+# %%
+from fiblab.app import compute_fibonacci, fibonacci_workflow
+from fiblab.display import show_source
+
+show_source(compute_fibonacci, fibonacci_workflow)
+
+# %% [markdown]
+# The workflow returns `(n, fib(n), duration_seconds)`: the shape the original
+# experiment's clients expect. Bad input (a negative `n`, a float, …) raises inside the
+# workflow, which DBOS records as an `ERROR` outcome.
+#
+# ## DBOS inside the notebook
+#
+# `Lab` gives this notebook a scratch folder and a fresh system database (a SQLite
+# file). `launch_dbos` configures DBOS with fiblab's pinned application name and
+# version and launches it *in this kernel*. A Jupyter cell runs inside an asyncio event
+# loop, so DBOS wants its `…_async` functions here; that is why you will see `await`.
+
+# %%
+from fiblab.lab import Lab
+
+lab = Lab("01_step_workflow")
+await lab.launch_dbos()
+lab
+
+# %% [markdown]
+# ## Run the workflow and look at its checkpoint
+#
+# We give the workflow an ID of our choosing with `SetWorkflowID`. DBOS stores the
+# workflow's status, inputs and output under that ID, and one row per step with the
+# step's output and when it started and finished.
+
+# %%
+from dbos import DBOS, SetWorkflowID
+
+with SetWorkflowID("fib-24"):
+    first = fibonacci_workflow(24)
+first
+
+# %%
+steps = await DBOS.list_workflow_steps_async("fib-24")
+status = await DBOS.get_workflow_status_async("fib-24")
+print("workflow status:", status.status, "| executor:", status.executor_id)
+for step in steps:
+    took = step["completed_at_epoch_ms"] - step["started_at_epoch_ms"]
+    print(f"step {step['function_id']}: {step['function_name']} -> {step['output']}  ({took} ms)")
+
+# %% [markdown]
+# **Check:** the workflow succeeded with the right number, and exactly one step was
+# recorded, whose stored output *is* the workflow's result.
+
+# %%
+assert first[:2] == (24, 46368)
+assert status.status == "SUCCESS"
+assert len(steps) == 1 and steps[0]["function_name"].endswith("compute_fibonacci")
+assert steps[0]["output"] == first
+
+# %% [markdown]
+# ## Same workflow ID, no second computation
+#
+# Run the workflow again with the **same ID**. DBOS sees that this workflow already
+# finished and hands back the recorded result: `fib` is not computed again. The proof
+# is the duration: a fresh run would measure a different number of seconds, but we get
+# back the very same float.
+
+# %%
+with SetWorkflowID("fib-24"):
+    again = fibonacci_workflow(24)
+print(first)
+print(again)
+
+# %%
+assert again == first  # same duration, to the last digit: nothing was recomputed
+assert len(await DBOS.list_workflow_steps_async("fib-24")) == 1
+
+# %% [markdown]
+# ## How fast does the work grow?
+#
+# Now a series of workflows for growing `n`, each with its own ID. The plot uses a
+# logarithmic y axis: exponential growth shows up as a straight line.
+
+# %%
+from fiblab import plots
+
+ns = list(range(14, 29, 2))
+results = []
+for n in ns:
+    with SetWorkflowID(f"fib-{n}-growth"):
+        results.append(fibonacci_workflow(n))
+durations = [seconds for (_n, _value, seconds) in results]
+plots.plot_durations(ns, durations);
+
+# %% [markdown]
+# **Check:** each extra 2 in `n` multiplies the work by φ² ≈ 2.6, so going from 20 to 28
+# should cost far more than 10 times as much (we check for more than 10× to leave room
+# for timing noise), and every answer is right.
+
+# %%
+from fiblab.fib import fib_iterative
+
+assert all(value == fib_iterative(n) for (n, value, _s) in results)
+ratio = durations[ns.index(28)] / durations[ns.index(20)]
+print(f"fib(28) took {ratio:.0f}x as long as fib(20)")
+assert ratio > 10
+
+# %% [markdown]
+# ## What a step guarantees — and what it costs
+#
+# * **Recorded once done.** When a step returns, DBOS writes its output to the system
+#   database before the workflow goes on. A workflow that is re-executed (after a
+#   crash, notebook 05) gets that recorded output back instead of running the step.
+# * **At least once, not exactly once.** If the process dies *while* a step runs,
+#   nothing was recorded, so the step runs again. Steps should be safe to repeat.
+# * **Not free.** Each step is a round trip to the database. Let us measure it against
+#   a plain function call on the smallest job, `fib(1)`:
+
+# %%
+import time
+
+from fiblab.fib import fib_recursive
+
+repeats = 20
+started = time.perf_counter()
+for i in range(repeats):
+    with SetWorkflowID(f"cost-{i}"):
+        fibonacci_workflow(1)
+per_workflow = (time.perf_counter() - started) / repeats
+
+started = time.perf_counter()
+for _ in range(repeats):
+    fib_recursive(1)
+per_call = (time.perf_counter() - started) / repeats
+print(f"durable workflow with one step: {per_workflow * 1000:.2f} ms")
+print(f"plain function call:            {per_call * 1e6:.2f} µs")
+
+# %%
+assert per_workflow > 100 * per_call  # durability costs database writes, not microseconds
+
+# %% [markdown]
+# ## Exercise
+#
+# Start `fibonacci_workflow(10)` under an ID of your own, then run it a second time
+# with the same ID and a *different* argument, `11`. What comes back, and why? Look at
+# the stored inputs with `DBOS.get_workflow_status_async(your_id)` (field `input`).
+
+# %%
+# Your code here
+
+# %% solution
+with SetWorkflowID("exercise-10"):
+    answer = fibonacci_workflow(10)
+with SetWorkflowID("exercise-10"):
+    second_answer = fibonacci_workflow(11)  # same ID: the recorded run is returned
+stored = await DBOS.get_workflow_status_async("exercise-10")
+print(answer, second_answer, stored.input)
+assert second_answer == answer and second_answer[:2] == (10, 55)
+
+# %% [markdown]
+# ## Summary
+#
+# * A **workflow** is a function whose progress DBOS records; a **step** is a unit of
+#   work whose output is checkpointed once it returns.
+# * The checkpoints live in the system database: `list_workflow_steps` shows them.
+# * A workflow ID names one execution: running it again returns what was recorded.
+# * Durability costs milliseconds per step, so steps should be chunks of real work.
+#
+# **Next:** [02 · Queues](02_queues.ipynb) — many workflows, and who runs them when.
+
+# %%
+lab.close()  # shut down DBOS in this kernel

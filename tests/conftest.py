@@ -1,0 +1,57 @@
+"""Shared fixtures, and the suite-wide check that no fiblab process outlives the tests."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fiblab import processes
+from fiblab.lab import Lab
+
+REPO = Path(__file__).resolve().parent.parent
+# Everything fiblab starts during the tests keeps its scratch folder under one of these.
+SCRATCH_ROOTS = [REPO / "tests" / "scratch", REPO / "notebooks" / "scratch"]
+_counter = itertools.count()
+
+
+@pytest.fixture
+def lab(request: pytest.FixtureRequest):
+    """A fresh Lab of this test's own; every server it started is stopped afterwards."""
+    name = f"t{os.getpid()}-{next(_counter)}-{request.node.name}"[:60]
+    name = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)
+    with Lab(name, root=REPO / "tests") as workspace:
+        yield workspace
+
+
+def run_python(code: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (an "owner" process) and wait for it."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, **kwargs
+    )
+
+
+def strays(wait: float = 0.0) -> list:
+    """fiblab processes still running under the test scratch roots, after up to ``wait`` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = [p for root in SCRATCH_ROOTS for p in processes.fiblab_processes(root)]
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    processes.stop_all()
+    left = strays(wait=10.0)
+    if left:
+        lines = "\n".join(f"  pid {p.pid}: {' '.join(p.cmdline())}" for p in left if p.is_running())
+        sys.stderr.write(f"\nFAIL: fiblab processes left running after the suite:\n{lines}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        sys.stdout.write("\nno fiblab process left running after the suite\n")

@@ -1,0 +1,114 @@
+"""Client helpers, and the contract a plain DBOSClient relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+
+import pytest
+
+from fiblab import client as fc
+from fiblab.fib import fib_iterative
+
+from .conftest import REPO, run_python
+
+pytestmark = pytest.mark.slow
+
+PLAIN_CLIENT = textwrap.dedent(
+    """
+    from dbos import DBOSClient
+    client = DBOSClient(system_database_url={url!r})
+    handle = client.enqueue({{"queue_name": "my_queue", "workflow_name": "fibonacci_workflow"}}, 21)
+    print(repr(handle.get_result(polling_interval_sec=0.05)))
+    """
+)
+
+
+def test_a_plain_dbos_client_is_served_by_a_fiblab_server(lab) -> None:
+    """Only the URL, 'my_queue' and 'fibonacci_workflow': no fiblab import, no app version."""
+    lab.start_server("s1")
+    result = run_python(PLAIN_CLIENT.format(url=lab.database_url), cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    n, value, seconds = eval(result.stdout.strip())  # noqa: S307 - our own repr
+    assert (n, value) == (21, 10946)
+    assert 0 <= seconds < 10
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, "10", None, True, 10**6])
+def test_bad_input_is_refused_before_anything_is_enqueued(lab, bad) -> None:
+    with pytest.raises((TypeError, ValueError)) as error:
+        fc.enqueue_many(lab.client, [5, bad])
+    assert repr(bad) in str(error.value) or str(bad) in str(error.value)
+    assert fc.workflow_rows(lab.client) == []
+
+
+def test_not_a_list_is_refused(lab) -> None:
+    with pytest.raises(TypeError, match="list of ints"):
+        fc.enqueue_many(lab.client, "123")
+
+
+def test_bad_input_sent_straight_ends_in_error_and_the_server_keeps_serving(lab) -> None:
+    lab.start_server("s1")
+    bad = lab.client.enqueue(fc.enqueue_options(), -3)
+    with pytest.raises(ValueError, match="got -3"):
+        bad.get_result(polling_interval_sec=0.01)
+    assert bad.get_status().status == "ERROR"
+    good = lab.client.enqueue(fc.enqueue_options(), 12)
+    assert fc.wait_result(good)[:2] == (12, 144)
+
+
+def test_results_as_completed_sync(lab) -> None:
+    lab.start_servers(["s1", "s2"])
+    ns = [18, 12, 20, 5, 15]
+    handles = fc.enqueue_many(lab.client, ns)
+    results = dict(fc.results_as_completed(lab.client, handles, timeout=60))
+    assert set(results) == {h.workflow_id for h in handles}
+    assert sorted(r[:2] for r in results.values()) == sorted((n, fib_iterative(n)) for n in ns)
+
+
+def test_results_as_completed_async_reports_errors_as_values(lab) -> None:
+    lab.start_server("s1")
+
+    async def run() -> list:
+        handles = [await lab.client.enqueue_async(fc.enqueue_options(), n) for n in (10, 11)]
+        handles.append(await lab.client.enqueue_async(fc.enqueue_options(), "x"))
+        return [r async for _, r in fc.results_as_completed_async(handles, timeout=60)]
+
+    results = asyncio.run(run())
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and "'x'" in str(errors[0])
+    assert sorted(r[:2] for r in results if not isinstance(r, Exception)) == [(10, 55), (11, 89)]
+
+
+def test_enqueue_many_async_validates_first(lab) -> None:
+    async def run() -> None:
+        await fc.enqueue_many_async(lab.client, [3, -1])
+
+    with pytest.raises(ValueError, match="got -1"):
+        asyncio.run(run())
+    assert fc.workflow_rows(lab.client) == []
+
+
+def test_step_rows_have_millisecond_times_and_executors(lab) -> None:
+    lab.start_server("s1")
+    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 6)
+    assert fc.wait_result(handle) == (6, 8)
+    rows = fc.step_rows(lab.client, [handle.workflow_id])
+    assert [r["step_id"] for r in rows] == [1, 2, 3, 4, 5]
+    assert {r["executor_id"] for r in rows} == {"s1"}
+    assert all(r["end"] >= r["start"] > 1e9 for r in rows)
+    assert [r["output"] for r in rows] == [1, 2, 3, 5, 8]
+
+
+def test_off_loop_runs_sync_calls_outside_a_running_loop() -> None:
+    async def inside() -> bool:
+        def has_loop() -> bool:
+            try:
+                asyncio.get_running_loop()
+                return True
+            except RuntimeError:
+                return False
+
+        return fc.off_loop(has_loop)
+
+    assert asyncio.run(inside()) is False

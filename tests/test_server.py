@@ -1,0 +1,167 @@
+"""Server lifecycle: ready, graceful stop, kill, restart, and no stray process after any owner end."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import psutil
+import pytest
+
+from fiblab import client as fc
+from fiblab.processes import Server
+from fiblab.server import READY_PREFIX
+from fiblab.waiting import wait_for
+
+from .conftest import REPO, run_python
+
+pytestmark = pytest.mark.slow
+
+
+def test_help_documents_every_option() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "fiblab.server", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for option in ["--database-url", "--executor-id", "--queue", "--worker-concurrency",
+                   "--polling-interval", "--grace", "--scratch-dir", "--no-parent-watch"]:
+        assert option in out
+
+
+def test_missing_database_is_a_clear_error(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "FIBLAB_DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "fiblab.server", "--executor-id", "a"],
+        capture_output=True, text=True, env=env, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "--database-url" in result.stderr
+
+
+def test_bad_executor_id_is_a_clear_error(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fiblab.server", "--database-url", f"sqlite:///{tmp_path}/x.sqlite",
+         "--executor-id", "../etc"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert "'../etc'" in result.stderr
+
+
+def test_ready_line_names_pid_and_parent(lab) -> None:
+    server = lab.start_server("s1")
+    line = next(line for line in server.logs().splitlines() if READY_PREFIX in line)
+    assert f"pid={server.pid}" in line
+    assert f"ppid={os.getpid()}" in line
+    assert "executor_id=s1" in line
+
+
+@pytest.mark.parametrize("how", ["stop", "interrupt"])
+def test_sigterm_and_sigint_stop_gracefully(lab, how: str) -> None:
+    server = lab.start_server("s1")
+    code = getattr(server, how)()
+    assert code == 0
+    assert "stopped" in server.logs()
+    assert ("SIGTERM" if how == "stop" else "SIGINT") in server.logs()
+
+
+def test_graceful_stop_lets_the_running_workflow_finish(lab) -> None:
+    server = lab.start_server("s1")
+    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 20, None, "kill", False, 0.05)
+    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 2, 30, "the workflow to start")
+    assert server.stop() == 0
+    assert handle.get_status().status == "SUCCESS"
+    assert fc.wait_result(handle) == (20, 6765)
+
+
+def test_kill_leaves_the_workflow_pending_and_restart_recovers_it(lab) -> None:
+    server = lab.start_server("s1")
+    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 20, None, "kill", False, 0.05)
+    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 3, 30, "some steps to run")
+    assert server.kill() == -signal.SIGKILL
+    assert handle.get_status().status == "PENDING"
+    done_before = {e["step"] for e in lab.executions(handle.workflow_id)}
+    server.restart()
+    assert fc.wait_result(handle) == (20, 6765)
+    steps = [e["step"] for e in lab.executions(handle.workflow_id)]
+    # every step ran, and only the one in flight at the kill may have run twice
+    assert sorted(set(steps)) == list(range(2, 21))
+    assert len(steps) - len(set(steps)) <= 1
+    assert max(done_before) >= 3
+
+
+def test_a_crash_at_a_chosen_step_happens_once(lab) -> None:
+    server = lab.start_server("s1")
+    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 15, 7, "segfault")
+    wait_for(lambda: not server.alive, 30, "the planned segfault")
+    assert server.returncode == -signal.SIGSEGV
+    assert handle.get_status().status == "PENDING"
+    server.restart()
+    assert fc.wait_result(handle) == (15, 610)
+    steps = [e["step"] for e in lab.executions(handle.workflow_id)]
+    assert steps.count(7) == 2 and all(steps.count(i) == 1 for i in range(2, 7))
+
+
+def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
+    first = lab.start_server("s1")
+    old_pid = first.pid
+    second = Server("s1", lab.database_url, lab.scratch)  # a re-run cell builds a new object
+    second.start().wait_ready()
+    assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
+    assert second.alive
+    second.stop()
+
+
+INTERRUPTED_OWNER = textwrap.dedent(
+    """
+    import os, signal, time
+    from fiblab.processes import Server
+    server = Server("owned", {url!r}, {scratch!r})
+    server.start().wait_ready()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the kernel survives its interrupt too
+    os.killpg(os.getpgrp(), signal.SIGINT)         # what Jupyter's interrupt button does
+    time.sleep(1.0)                                # give a wrongly-grouped server time to die
+    print("alive" if server.alive else f"dead {{server.returncode}}", flush=True)
+    server.stop()
+    """
+)
+
+
+def test_a_jupyter_style_interrupt_does_not_kill_the_server(lab) -> None:
+    # The owner runs in a session of its own, like a Jupyter kernel, so the SIGINT to
+    # its process group reaches nothing of the test runner's.
+    code = INTERRUPTED_OWNER.format(url=lab.database_url, scratch=str(lab.scratch))
+    result = run_python(code, cwd=REPO, start_new_session=True)
+    assert result.stdout.strip() == "alive", result.stderr
+
+
+OWNER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from fiblab.processes import Server
+    server = Server("owned", {url!r}, {scratch!r})
+    server.start().wait_ready()
+    print(server.pid, flush=True)
+    how = {how!r}
+    if how == "raise":
+        raise RuntimeError("owner failed")
+    if how == "sigkill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["exit", "raise", "sigkill"])
+def test_no_stray_server_after_the_owner_ends(lab, how: str) -> None:
+    result = run_python(OWNER.format(url=lab.database_url, scratch=str(lab.scratch), how=how), cwd=REPO)
+    server_pid = int(result.stdout.split()[0])
+    wait_for(lambda: not _running(server_pid), 10, f"server {server_pid} to exit after owner {how}")
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
