@@ -14,8 +14,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from dbos import DBOSClient, EnqueueOptions, WorkflowHandle, WorkflowHandleAsync
-from dbos import run_dbos_database_migrations
+from dbos import (
+    DBOSClient,
+    EnqueueOptions,
+    WorkflowHandle,
+    WorkflowHandleAsync,
+    run_dbos_database_migrations,
+)
 
 from . import config
 from .fib import MAX_RECURSIVE_N, validate_n
@@ -162,11 +167,15 @@ def wait_result(
     return off_loop(handle.get_result, polling_interval_sec=polling_interval_sec)
 
 
-def workflow_rows(client: DBOSClient, workflow_ids: Sequence[str] | None = None, **filters: Any) -> list[dict]:
+def workflow_rows(
+    client: DBOSClient, workflow_ids: Sequence[str] | None = None, **filters: Any
+) -> list[dict]:
     """One dict per workflow: id, name, status, executor, queue, inputs and output."""
 
     def read() -> list[dict]:
-        statuses = client.list_workflows(workflow_ids=list(workflow_ids) if workflow_ids else None, **filters)
+        statuses = client.list_workflows(
+            workflow_ids=list(workflow_ids) if workflow_ids else None, **filters
+        )
         return [
             {
                 "workflow_id": s.workflow_id,
@@ -195,7 +204,10 @@ def step_rows(client: DBOSClient, workflow_ids: Sequence[str]) -> list[dict]:
     """
 
     def read() -> list[dict]:
-        executors = {s.workflow_id: s.executor_id for s in client.list_workflows(workflow_ids=list(workflow_ids))}
+        executors = {
+            s.workflow_id: s.executor_id
+            for s in client.list_workflows(workflow_ids=list(workflow_ids))
+        }
         rows = []
         for workflow_id in workflow_ids:
             for step in client.list_workflow_steps(workflow_id):
@@ -225,8 +237,13 @@ def workflow_spans(rows: Sequence[dict]) -> list[dict]:
             continue
         span = spans.setdefault(
             row["workflow_id"],
-            {"workflow_id": row["workflow_id"], "executor_id": row["executor_id"],
-             "start": row["start"], "end": row["end"], "steps": 0},
+            {
+                "workflow_id": row["workflow_id"],
+                "executor_id": row["executor_id"],
+                "start": row["start"],
+                "end": row["end"],
+                "steps": 0,
+            },
         )
         span["start"] = min(span["start"], row["start"])
         span["end"] = max(span["end"], row["end"])

@@ -74,8 +74,16 @@ def plot_timeline(
             linewidth=0.5,
         )
         if label_key and row.get(label_key) is not None:
-            ax.text(start + width / 2, lane, str(row[label_key]), ha="center", va="center",
-                    fontsize=7, color="white", clip_on=True)
+            ax.text(
+                start + width / 2,
+                lane,
+                str(row[label_key]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white",
+                clip_on=True,
+            )
     top = -0.6 - (0.4 if markers else 0)
     for at, text in markers:
         ax.axvline(at - origin, color="crimson", linestyle="--", linewidth=1)

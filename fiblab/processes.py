@@ -142,11 +142,13 @@ class ManagedProcess:
         self._forget()
         return code
 
-    def _signal_and_wait(self, signum: int, timeout: float) -> int | None:
+    def _signal_and_wait(self, signum: int | None, timeout: float) -> int | None:
+        """Send ``signum`` (None: already sent), wait ``timeout`` s, then SIGKILL."""
         if self.process is None:
             return None
         if self.process.poll() is None:
-            self.process.send_signal(signum)
+            if signum is not None:
+                self.process.send_signal(signum)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -227,7 +229,7 @@ class Server(ManagedProcess):
         args = [
             "--executor-id", executor_id,
             "--queue", queue,
-            "--worker-concurrency", "none" if worker_concurrency is None else str(worker_concurrency),
+            "--worker-concurrency", str(worker_concurrency).lower(),
             "--polling-interval", str(polling_interval),
             "--grace", str(grace),
             *extra_args,
@@ -260,11 +262,7 @@ class ServerGroup:
 
     def stop(self) -> None:
         """Graceful stop of every server, in parallel (signal all, then wait)."""
-        for server in self.servers:
-            if server.alive and server.process is not None:
-                server.process.send_signal(signal.SIGTERM)
-        for server in self.servers:
-            server.stop()
+        _stop_together(self.servers, STOP_TIMEOUT_SEC)
 
     def __iter__(self) -> Iterator[ManagedProcess]:
         return iter(self.servers)
@@ -308,12 +306,16 @@ def live_processes() -> list[ManagedProcess]:
 
 def stop_all(timeout: float = 5.0) -> None:
     """Stop every process this interpreter started (graceful, then SIGKILL)."""
-    procs = list(_live.values())
-    for proc in procs:
-        if proc.alive and proc.process is not None:
-            proc.process.send_signal(signal.SIGTERM)
-    for proc in procs:
-        proc.stop(timeout)
+    _stop_together(list(_live.values()), timeout)
+
+
+def _stop_together(procs: Sequence[ManagedProcess], timeout: float) -> None:
+    """SIGTERM every process first, then wait for each (SIGKILL after ``timeout``)."""
+    signalled = [p for p in procs if p.alive and p.process is not None]
+    for proc in signalled:
+        proc.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+    for proc in signalled:
+        proc._signal_and_wait(None, timeout)
 
 
 def fiblab_processes(scratch_root: Path) -> list[psutil.Process]:
@@ -328,7 +330,9 @@ def fiblab_processes(scratch_root: Path) -> list[psutil.Process]:
             cmdline = proc.info["cmdline"] or []
             if proc.info["status"] == psutil.STATUS_ZOMBIE or "-m" not in cmdline:
                 continue
-            module = cmdline[cmdline.index("-m") + 1] if cmdline.index("-m") + 1 < len(cmdline) else ""
+            module = (
+                cmdline[cmdline.index("-m") + 1] if cmdline.index("-m") + 1 < len(cmdline) else ""
+            )
             if not module.startswith("fiblab."):
                 continue
             scratch = proc.environ().get(config.SCRATCH_ENV, "")

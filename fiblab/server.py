@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scratch-dir",
         default=os.environ.get(config.SCRATCH_ENV),
-        help=f"folder for crash markers and step logs (default: ${config.SCRATCH_ENV} or ./scratch)",
+        help=f"folder for crash markers and step logs (default: ${config.SCRATCH_ENV}, ./scratch)",
     )
     parser.add_argument(
         "--no-parent-watch",
@@ -158,8 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop.on_signal)
     signal.signal(signal.SIGTERM, stop.on_signal)
     parent_pid = os.getppid()
-    log(f"starting executor_id={args.executor_id} ppid={parent_pid} "
-        f"database={config.mask_url(args.database_url)}")
+    log(
+        f"starting executor_id={args.executor_id} ppid={parent_pid} "
+        f"database={config.mask_url(args.database_url)}"
+    )
     if not args.no_parent_watch:
         threading.Thread(target=watch_parent, args=(parent_pid, stop), daemon=True).start()
 
@@ -183,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop.event.wait()
     grace = args.grace if stop.graceful else 0
     log(f"stopping: {stop.reason}; letting running workflows finish for up to {grace} s")
-    DBOS.destroy(workflow_completion_timeout_sec=grace if _has_running_work(args.executor_id) else 0)
+    DBOS.destroy(
+        workflow_completion_timeout_sec=grace if _has_running_work(args.executor_id) else 0
+    )
     log("stopped")
     sys.stdout.flush()
     sys.stderr.flush()

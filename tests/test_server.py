@@ -1,4 +1,4 @@
-"""Server lifecycle: ready, graceful stop, kill, restart, and no stray process after any owner end."""
+"""Server lifecycle: ready, graceful stop, kill, restart; no stray process after its owner ends."""
 
 from __future__ import annotations
 
@@ -23,10 +23,21 @@ pytestmark = pytest.mark.slow
 
 def test_help_documents_every_option() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "fiblab.server", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "fiblab.server", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    for option in ["--database-url", "--executor-id", "--queue", "--worker-concurrency",
-                   "--polling-interval", "--grace", "--scratch-dir", "--no-parent-watch"]:
+    for option in [
+        "--database-url",
+        "--executor-id",
+        "--queue",
+        "--worker-concurrency",
+        "--polling-interval",
+        "--grace",
+        "--scratch-dir",
+        "--no-parent-watch",
+    ]:
         assert option in out
 
 
@@ -34,7 +45,10 @@ def test_missing_database_is_a_clear_error(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "FIBLAB_DATABASE_URL"}
     result = subprocess.run(
         [sys.executable, "-m", "fiblab.server", "--executor-id", "a"],
-        capture_output=True, text=True, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "--database-url" in result.stderr
@@ -42,9 +56,18 @@ def test_missing_database_is_a_clear_error(tmp_path) -> None:
 
 def test_bad_executor_id_is_a_clear_error(tmp_path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "fiblab.server", "--database-url", f"sqlite:///{tmp_path}/x.sqlite",
-         "--executor-id", "../etc"],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "fiblab.server",
+            "--database-url",
+            f"sqlite:///{tmp_path}/x.sqlite",
+            "--executor-id",
+            "../etc",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert result.returncode == 2
     assert "'../etc'" in result.stderr
@@ -69,7 +92,9 @@ def test_sigterm_and_sigint_stop_gracefully(lab, how: str) -> None:
 
 def test_graceful_stop_lets_the_running_workflow_finish(lab) -> None:
     server = lab.start_server("s1")
-    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 20, None, "kill", False, 0.05)
+    handle = lab.client.enqueue(
+        fc.enqueue_options("fibonacci_steps_workflow"), 20, None, "kill", False, 0.05
+    )
     wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 2, 30, "the workflow to start")
     assert server.stop() == 0
     assert handle.get_status().status == "SUCCESS"
@@ -78,7 +103,9 @@ def test_graceful_stop_lets_the_running_workflow_finish(lab) -> None:
 
 def test_kill_leaves_the_workflow_pending_and_restart_recovers_it(lab) -> None:
     server = lab.start_server("s1")
-    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 20, None, "kill", False, 0.05)
+    handle = lab.client.enqueue(
+        fc.enqueue_options("fibonacci_steps_workflow"), 20, None, "kill", False, 0.05
+    )
     wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 3, 30, "some steps to run")
     assert server.kill() == -signal.SIGKILL
     assert handle.get_status().status == "PENDING"
@@ -109,7 +136,9 @@ def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
     old_pid = first.pid
     second = Server("s1", lab.database_url, lab.scratch)  # a re-run cell builds a new object
     second.start().wait_ready()
-    assert not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
+    assert (
+        not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
+    )
     assert second.alive
     second.stop()
 
@@ -155,7 +184,9 @@ OWNER = textwrap.dedent(
 
 @pytest.mark.parametrize("how", ["exit", "raise", "sigkill"])
 def test_no_stray_server_after_the_owner_ends(lab, how: str) -> None:
-    result = run_python(OWNER.format(url=lab.database_url, scratch=str(lab.scratch), how=how), cwd=REPO)
+    result = run_python(
+        OWNER.format(url=lab.database_url, scratch=str(lab.scratch), how=how), cwd=REPO
+    )
     server_pid = int(result.stdout.split()[0])
     wait_for(lambda: not _running(server_pid), 10, f"server {server_pid} to exit after owner {how}")
 

@@ -39,7 +39,9 @@ def parse(source: str) -> nbformat.NotebookNode:
         text = "\n".join(lines).strip("\n")
         cell_id = f"cell-{index:02d}"
         if header.startswith("[markdown]"):
-            body = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in lines)
+            body = "\n".join(
+                line[2:] if line.startswith("# ") else line.lstrip("#") for line in lines
+            )
             cell = nbformat.v4.new_markdown_cell(body.strip("\n"), id=cell_id)
         else:
             cell = nbformat.v4.new_code_cell(text, id=cell_id)
