@@ -27,11 +27,13 @@ READY_PREFIX = "fiblab-server ready"
 WATCH_INTERVAL_SEC = 0.2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m fiblab.server",
-        description="Run one fiblab DBOS server: it takes fibonacci_workflow jobs from a queue.",
-    )
+DESCRIPTION = "Run one fiblab DBOS server: it takes fibonacci_workflow jobs from a queue."
+
+
+def build_parser(
+    prog: str = "python -m fiblab.server", description: str = DESCRIPTION
+) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--database-url",
         default=os.environ.get(config.DATABASE_URL_ENV),
@@ -137,8 +139,15 @@ def watch_parent(parent_pid: int, stop: StopRequest) -> None:
             return
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    prog: str = "python -m fiblab.server",
+    description: str = DESCRIPTION,
+) -> int:
+    """Run a server. Variant modules (``fiblab.variants.…``) define their own workflows at
+    import time, then call this with their own ``prog`` and ``description``."""
+    args = build_parser(prog, description).parse_args(argv)
     if not args.database_url:
         print(
             f"error: no database: pass --database-url or set {config.DATABASE_URL_ENV}",
