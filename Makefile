@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: lab test lint notebooks clean-scratch
+.PHONY: lab test test-sqlite notebooks postgres-start postgres-stop clean-scratch
 
 $(BIN)/.fiblab-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
@@ -17,10 +17,25 @@ $(BIN)/.fiblab-installed: pyproject.toml
 lab: $(BIN)/.fiblab-installed
 	$(BIN)/jupyter lab notebooks/01_step_workflow.ipynb
 
+# SQLite pass (everything), then the integration tests and notebooks again on a throwaway
+# local PostgreSQL (installed with apt-get when we are root; skipped loudly if impossible).
 test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff check fiblab tests tools
+	$(BIN)/ruff format --check fiblab tests tools
 	$(BIN)/python tools/build_notebooks.py --check
+	@echo "=== pass 1/2: SQLite ==="
 	$(BIN)/python -m pytest
+	@echo "=== pass 2/2: PostgreSQL ==="
+	$(BIN)/python -m fiblab.localpg run --install -- $(BIN)/python -m pytest -m integration
+
+test-sqlite: $(BIN)/.fiblab-installed
+	$(BIN)/python -m pytest
+
+postgres-start: $(BIN)/.fiblab-installed
+	$(BIN)/python -m fiblab.localpg start
+
+postgres-stop: $(BIN)/.fiblab-installed
+	$(BIN)/python -m fiblab.localpg stop
 
 notebooks: $(BIN)/.fiblab-installed
 	$(BIN)/python tools/build_notebooks.py

@@ -7,6 +7,7 @@ fiblab process to PostgreSQL. Passwords are never shown: use :func:`mask_url`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -87,7 +88,11 @@ def database_url(name: str, scratch: Path | None = None) -> str:
         parts = urlsplit(base)
         dbname = parts.path.lstrip("/") or "fiblab"
         suffix = re.sub(r"[^a-z0-9_]", "_", name.lower())
-        return urlunsplit(parts._replace(path=f"/{dbname}_{suffix}"))
+        full = f"{dbname}_{suffix}"
+        if len(full) > 63:  # PostgreSQL truncates longer names: keep them distinct
+            digest = hashlib.sha1(full.encode()).hexdigest()[:8]
+            full = f"{full[:54]}_{digest}"
+        return urlunsplit(parts._replace(path=f"/{full}"))
     folder = scratch if scratch is not None else scratch_dir(name)
     return f"sqlite:///{Path(folder) / SQLITE_FILENAME}"
 

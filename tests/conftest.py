@@ -46,6 +46,13 @@ def strays(wait: float = 0.0) -> list:
         time.sleep(0.1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Notebooks are integration tests: they run again in the PostgreSQL pass."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.integration)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     processes.stop_all()
     left = strays(wait=10.0)

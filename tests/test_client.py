@@ -12,7 +12,7 @@ from fiblab.fib import fib_iterative
 
 from .conftest import REPO, run_python
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.integration
 
 PLAIN_CLIENT = textwrap.dedent(
     """

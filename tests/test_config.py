@@ -21,6 +21,13 @@ def test_postgres_url_gets_a_database_per_name(monkeypatch) -> None:
     assert config.is_postgres(url)
 
 
+def test_long_names_stay_distinct_within_postgres_limit(monkeypatch) -> None:
+    monkeypatch.setenv(config.DATABASE_URL_ENV, "postgresql://u@h/fiblab")
+    a = config.database_url("t" * 60 + "a").rsplit("/", 1)[1]
+    b = config.database_url("t" * 60 + "b").rsplit("/", 1)[1]
+    assert a != b and len(a) <= 63 and len(b) <= 63
+
+
 def test_unsupported_env_url_is_rejected_without_leaking_the_password(monkeypatch) -> None:
     monkeypatch.setenv(config.DATABASE_URL_ENV, "mysql://u:hunter2@host/db")
     with pytest.raises(ValueError) as error:

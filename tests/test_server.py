@@ -18,7 +18,7 @@ from fiblab.waiting import wait_for
 
 from .conftest import REPO, run_python
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.integration
 
 
 def test_help_documents_every_option() -> None:
