@@ -15,13 +15,13 @@ $(BIN)/.fiblab-installed: pyproject.toml
 	@touch $@
 
 lab: $(BIN)/.fiblab-installed
-	$(BIN)/jupyter lab notebooks/01_step_workflow.ipynb
+	$(BIN)/jupyter lab notebooks/00_index.ipynb
 
 # SQLite pass (everything), then the integration tests and notebooks again on a throwaway
 # local PostgreSQL (installed with apt-get when we are root; skipped loudly if impossible).
 test: $(BIN)/.fiblab-installed
-	$(BIN)/ruff check fiblab tests tools
-	$(BIN)/ruff format --check fiblab tests tools
+	$(BIN)/ruff check fiblab tests tools benchmarks
+	$(BIN)/ruff format --check fiblab tests tools benchmarks
 	$(BIN)/python tools/build_notebooks.py --check
 	@echo "=== pass 1/2: SQLite ==="
 	$(BIN)/python -m pytest

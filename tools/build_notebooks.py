@@ -11,12 +11,19 @@ Source format ("percent" cells):
     # %% solution
     code whose source JupyterLab hides (an exercise's solution)
 
+Every notebook gets previous / index / next links at its top and bottom, and
+``00_index.ipynb`` lists the series with each notebook's objectives and time estimate
+(read from the opening cell: ``# NN · Title``, ``**You will be able to:** …``,
+``**Time:** …``).
+
 Usage: ``python tools/build_notebooks.py`` (write) or ``--check`` (exit 1 if stale).
 """
 
 from __future__ import annotations
 
+import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -58,12 +65,82 @@ def parse(source: str) -> nbformat.NotebookNode:
     return nb
 
 
+@dataclass
+class Entry:
+    """What the index and the navigation need to know about one notebook."""
+
+    stem: str
+    title: str
+    objectives: str
+    time: str
+
+    @property
+    def link(self) -> str:
+        return f"[{self.title}]({self.stem}.ipynb)"
+
+
+def describe(stem: str, nb: nbformat.NotebookNode) -> Entry:
+    """Title, objectives and time estimate from a notebook's opening markdown cell."""
+    opening = nb.cells[0].source
+    title = re.search(r"^# (.+)$", opening, re.M)
+    goals = re.search(r"\*\*You will be able to:\*\*(.+?)(?:\n\n|$)", opening, re.S)
+    time = re.search(r"\*\*Time:\*\*\s*(.+)", opening)
+    return Entry(
+        stem,
+        title.group(1).strip() if title else stem,
+        " ".join(goals.group(1).split()) if goals else "",
+        time.group(1).strip().rstrip(".") if time else "",
+    )
+
+
+def navigation(entries: list[Entry], index: int) -> str:
+    """One markdown line: previous · index · next."""
+    parts = []
+    if index > 0:
+        parts.append(f"← {entries[index - 1].link}")
+    parts.append("[Index](00_index.ipynb)")
+    if index + 1 < len(entries):
+        parts.append(f"{entries[index + 1].link} →")
+    return " · ".join(parts)
+
+
+def index_notebook(entries: list[Entry]) -> nbformat.NotebookNode:
+    """00_index: the series in order, with objectives and time estimates."""
+    lines = [
+        "# fiblab · durable execution with DBOS, made visible",
+        "",
+        "Run the notebooks in order; each one starts from a clean slate of its own, so you can",
+        "also jump straight to any of them.",
+        "",
+        "| notebook | you will be able to | time |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| {e.link} | {e.objectives} | {e.time} |" for e in entries]
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
+    nb.cells.append(nbformat.v4.new_markdown_cell("\n".join(lines), id="index"))
+    return nb
+
+
+def notebooks() -> dict[Path, nbformat.NotebookNode]:
+    """Every notebook to write, by path: the series with navigation, and the index."""
+    sources = sorted((NOTEBOOKS / "src").glob("[0-9][0-9]_*.py"))
+    parsed = [(src.stem, parse(src.read_text())) for src in sources]
+    entries = [describe(stem, nb) for stem, nb in parsed]
+    result = {NOTEBOOKS / "00_index.ipynb": index_notebook(entries)}
+    for position, (stem, nb) in enumerate(parsed):
+        nav = navigation(entries, position)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(nav, id="nav-top"))
+        nb.cells.append(nbformat.v4.new_markdown_cell(nav, id="nav-bottom"))
+        result[NOTEBOOKS / f"{stem}.ipynb"] = nb
+    return result
+
+
 def build(check: bool = False) -> list[Path]:
     """Write (or, with ``check``, compare) every notebook; returns the stale ones."""
     stale = []
-    for src in sorted((NOTEBOOKS / "src").glob("[0-9][0-9]_*.py")):
-        target = NOTEBOOKS / f"{src.stem}.ipynb"
-        text = nbformat.writes(parse(src.read_text())) + "\n"
+    for target, nb in notebooks().items():
+        text = nbformat.writes(nb) + "\n"
         if not target.exists() or target.read_text() != text:
             stale.append(target)
             if not check:
