@@ -196,7 +196,8 @@ def bench_notebooks(_trials: int, _label: str) -> dict[str, float]:
     for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         started = time.perf_counter()
-        NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
+        resources = {"metadata": {"path": str(path.parent)}}
+        NotebookClient(nb, timeout=600, resources=resources).execute()
         results[f"{path.stem} s"] = time.perf_counter() - started
     results["total s"] = sum(results.values())
     return results
