@@ -1,0 +1,150 @@
+"""No stray server, whatever happens to the Jupyter kernel that started it.
+
+A real ipykernel is driven through jupyter_client: interrupted mid-cell, restarted,
+SIGKILLed, and left with a cell that raised. The servers must survive an interrupt
+(it is not a reason to stop them) and be gone within seconds of the kernel's end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import psutil
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from fiblab.waiting import wait_for
+
+from .conftest import REPO, strays
+
+pytestmark = pytest.mark.integration
+
+START_SERVERS = textwrap.dedent(
+    """
+    import os
+    os.chdir({root!r})
+    from fiblab.lab import Lab
+    lab = Lab({name!r})
+    group = lab.start_servers(["k1", "k2"])
+    print(" ".join(str(s.pid) for s in group))
+    """
+)
+
+
+@pytest.fixture
+def kernel():
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(REPO / "tests"))
+    try:
+        yield manager, client
+    finally:
+        client.stop_channels()
+        if manager.is_alive():
+            manager.shutdown_kernel(now=True)
+
+
+def run_cell(client, code: str, timeout: float = 60) -> tuple[str, str | None]:
+    """Execute ``code``; return (stdout text, error name or None)."""
+    out, error = [], None
+
+    def collect(message: dict) -> None:
+        nonlocal error
+        if message["msg_type"] == "stream":
+            out.append(message["content"]["text"])
+        elif message["msg_type"] == "error":
+            error = message["content"]["ename"]
+
+    client.execute_interactive(code, timeout=timeout, output_hook=collect)
+    return "".join(out), error
+
+
+def start_servers(client, name: str) -> list[int]:
+    code = START_SERVERS.format(root=str(REPO / "tests"), name=name)
+    out, error = run_cell(client, code)
+    assert error is None, out
+    return [int(pid) for pid in out.split()]
+
+
+def _printed(client, marker: str) -> bool:
+    """Read one iopub message (if any); True if it is a stream containing ``marker``."""
+    try:
+        message = client.get_iopub_msg(timeout=0.2)
+    except Exception:  # queue.Empty: nothing yet
+        return False
+    return message["msg_type"] == "stream" and marker in message["content"]["text"]
+
+
+def gone(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            pass
+    return True
+
+
+def test_interrupt_mid_cell_keeps_servers_and_shutdown_ends_them(kernel) -> None:
+    manager, client = kernel
+    pids = start_servers(client, "kernel-interrupt")
+    msg_id = client.execute("import time\nprint('looping', flush=True)\ntime.sleep(60)")
+    wait_for(lambda: _printed(client, "looping"), 30, "the long cell to start")
+    manager.interrupt_kernel()  # SIGINT to the kernel's process group, as Jupyter does
+    reply = client.get_shell_msg(timeout=30)
+    assert reply["parent_header"]["msg_id"] == msg_id
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert all(psutil.pid_exists(pid) for pid in pids) and not gone(pids)
+    out, error = run_cell(client, "print(all(s.alive for s in group))")
+    assert (out.strip(), error) == ("True", None)
+    manager.shutdown_kernel()
+    wait_for(lambda: gone(pids), 15, "servers to stop after kernel shutdown")
+
+
+def test_a_cell_that_raises_leaves_servers_owned(kernel) -> None:
+    manager, client = kernel
+    pids = start_servers(client, "kernel-raise")
+    _out, error = run_cell(client, "raise RuntimeError('a learner typo')")
+    assert error == "RuntimeError"
+    assert not gone(pids)  # still owned by the living kernel, and stoppable:
+    assert run_cell(client, "lab.close(); print(group[0].alive)") == ("False\n", None)
+    wait_for(lambda: gone(pids), 15, "servers to stop after lab.close()")
+
+
+def test_kernel_restart_ends_its_servers(kernel) -> None:
+    manager, client = kernel
+    pids = start_servers(client, "kernel-restart")
+    manager.restart_kernel(now=True)  # "Restart kernel" in JupyterLab
+    wait_for(lambda: gone(pids), 15, "servers to stop after a kernel restart")
+
+
+def test_sigkilled_kernel_servers_exit_within_seconds(kernel) -> None:
+    manager, client = kernel
+    pids = start_servers(client, "kernel-sigkill")
+    os.kill(manager.provisioner.pid, signal.SIGKILL)
+    wait_for(lambda: gone(pids), 10, "servers to notice their kernel died")
+
+
+FAILING_TEST = textwrap.dedent(
+    """
+    def test_fails_halfway(lab):
+        lab.start_servers(["h1", "h2"])
+        assert False, "failing on purpose with servers running"
+    """
+)
+
+
+def test_a_test_that_fails_halfway_leaves_no_server() -> None:
+    folder = REPO / "tests" / "scratch" / "failing_halfway"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "test_failing_halfway.py").write_text(FAILING_TEST)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", str(folder), "-q", "-p", "no:cacheprovider",
+         "-p", "no:nbmake", "-o", "addopts="],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )  # fmt: skip
+    assert "1 failed" in result.stdout, result.stdout + result.stderr
+    assert "no fiblab process left running" in result.stdout
+    assert strays(wait=5) == []
