@@ -23,7 +23,7 @@ from dbos import (
 )
 
 from . import config
-from .fib import MAX_RECURSIVE_N, validate_n
+from .fib import MAX_ITERATIVE_N, MAX_RECURSIVE_N, validate_n
 
 T = TypeVar("T")
 
@@ -36,6 +36,41 @@ def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return function(*args, **kwargs)
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(function, *args, **kwargs).result()
+
+
+#: fiblab's workflows that take a Fibonacci ``n``, with the largest n each accepts.
+FIBONACCI_WORKFLOWS = {
+    "fibonacci_workflow": MAX_RECURSIVE_N,
+    "fibonacci_steps_workflow": MAX_ITERATIVE_N,
+}
+
+
+def prepare_database(
+    database_url: str,
+    queue: str = config.QUEUE_NAME,
+    worker_concurrency: int | None = 1,
+    polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
+) -> None:
+    """Create DBOS's tables and register ``queue``, before any server launches.
+
+    A server launched on a database that already lists its queue polls it at once;
+    one that registers the queue itself after launch waits for the queue manager's next
+    scan (about a second later).
+    """
+
+    def prepare() -> None:
+        run_dbos_database_migrations(database_url)
+        client = DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
+        try:
+            client.register_queue(
+                queue,
+                worker_concurrency=worker_concurrency,
+                polling_interval_sec=polling_interval_sec,
+            )
+        finally:
+            client.destroy()
+
+    off_loop(prepare)
 
 
 def connect(database_url: str) -> DBOSClient:
@@ -71,16 +106,36 @@ def check_inputs(ns: Sequence[object], maximum: int = MAX_RECURSIVE_N) -> list[i
     return [validate_n(n, maximum) for n in ns]
 
 
+def check_target(client: DBOSClient, workflow_name: str, queue: str) -> int:
+    """Refuse an unknown workflow or queue before enqueueing; returns the largest n allowed.
+
+    A plain ``DBOSClient.enqueue`` accepts any names: a misspelt queue leaves the workflow
+    ENQUEUED forever, a misspelt workflow ends in ERROR on whichever server takes it.
+    """
+    if workflow_name not in FIBONACCI_WORKFLOWS:
+        raise ValueError(
+            f"workflow_name must be one of {sorted(FIBONACCI_WORKFLOWS)}, got {workflow_name!r}"
+        )
+    if not isinstance(queue, str) or off_loop(client.retrieve_queue, queue) is None:
+        known = sorted(q.name for q in off_loop(client.list_queues) if not q.name.startswith("_"))
+        raise ValueError(
+            f"queue {queue!r} is not registered in this database (registered: {known}); "
+            "start a server for it first"
+        )
+    return FIBONACCI_WORKFLOWS[workflow_name]
+
+
 def enqueue_many(
     client: DBOSClient,
     ns: Sequence[int],
     *,
     workflow_name: str = config.WORKFLOW_NAME,
     queue: str = config.QUEUE_NAME,
-    maximum: int = MAX_RECURSIVE_N,
+    maximum: int | None = None,
 ) -> list[WorkflowHandle[Any]]:
-    """Validate every n, then enqueue one workflow per n; returns the handles in order."""
-    checked = check_inputs(ns, maximum)
+    """Validate the names and every n, then enqueue one workflow per n (handles in order)."""
+    allowed = check_target(client, workflow_name, queue)
+    checked = check_inputs(ns, allowed if maximum is None else min(maximum, allowed))
     options = enqueue_options(workflow_name, queue)
     return off_loop(lambda: [client.enqueue(options, n) for n in checked])
 
@@ -91,10 +146,11 @@ async def enqueue_many_async(
     *,
     workflow_name: str = config.WORKFLOW_NAME,
     queue: str = config.QUEUE_NAME,
-    maximum: int = MAX_RECURSIVE_N,
+    maximum: int | None = None,
 ) -> list[WorkflowHandleAsync[Any]]:
     """:func:`enqueue_many` with ``await client.enqueue_async``."""
-    checked = check_inputs(ns, maximum)
+    allowed = check_target(client, workflow_name, queue)
+    checked = check_inputs(ns, allowed if maximum is None else min(maximum, allowed))
     options = enqueue_options(workflow_name, queue)
     return [await client.enqueue_async(options, n) for n in checked]
 

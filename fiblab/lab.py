@@ -16,7 +16,7 @@ from typing import Any
 from dbos import DBOS, DBOSClient
 
 from . import app, config
-from .client import connect, off_loop
+from .client import connect, off_loop, prepare_database
 from .processes import ManagedProcess, Server, ServerGroup, _stop_previous_copy
 
 
@@ -51,6 +51,7 @@ class Lab:
                 entry.unlink()
         if config.is_postgres(self.database_url):
             _drop_postgres_database(self.database_url)
+        prepare_database(self.database_url)  # servers then poll my_queue from their launch
 
     @property
     def client(self) -> DBOSClient:

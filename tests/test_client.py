@@ -9,6 +9,7 @@ import pytest
 
 from fiblab import client as fc
 from fiblab.fib import fib_iterative
+from fiblab.waiting import wait_for
 
 from .conftest import REPO, run_python
 
@@ -112,3 +113,33 @@ def test_off_loop_runs_sync_calls_outside_a_running_loop() -> None:
         return fc.off_loop(has_loop)
 
     assert asyncio.run(inside()) is False
+
+
+def test_a_wrong_queue_name_is_refused_before_enqueue(lab) -> None:
+    with pytest.raises(ValueError) as error:
+        fc.enqueue_many(lab.client, [5], queue="my_qeueu")
+    assert "'my_qeueu'" in str(error.value) and "my_queue" in str(error.value)
+    assert fc.workflow_rows(lab.client) == []
+
+
+def test_a_wrong_workflow_name_is_refused_before_enqueue(lab) -> None:
+    with pytest.raises(ValueError) as error:
+        fc.enqueue_many(lab.client, [5], workflow_name="fibonaci_workflow")
+    assert "'fibonaci_workflow'" in str(error.value) and "fibonacci_workflow" in str(error.value)
+    assert fc.workflow_rows(lab.client) == []
+
+
+def test_steps_workflow_allows_larger_n(lab) -> None:
+    fc.check_inputs([500], fc.FIBONACCI_WORKFLOWS["fibonacci_steps_workflow"])
+    with pytest.raises(ValueError, match="0 to 35"):
+        fc.enqueue_many(lab.client, [500])
+
+
+def test_a_wrong_workflow_name_sent_straight_is_logged_and_serving_goes_on(lab) -> None:
+    """DBOS 3.4 cannot run a workflow it does not know: the server logs an error and the
+    workflow stays PENDING on that executor (no ERROR status); the server keeps serving."""
+    server = lab.start_server("s1")
+    bad = lab.client.enqueue(fc.enqueue_options("no_such_workflow"), 5)
+    wait_for(lambda: "no_such_workflow is not a registered" in server.logs(), 30, "the error")
+    assert bad.get_status().status == "PENDING" and bad.get_status().executor_id == "s1"
+    assert fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 10))[:2] == (10, 55)
