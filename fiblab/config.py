@@ -34,6 +34,7 @@ RESULT_POLLING_INTERVAL_SEC = 0.01
 
 DATABASE_URL_ENV = "FIBLAB_DATABASE_URL"
 SCRATCH_ENV = "FIBLAB_SCRATCH_DIR"
+SCRATCH_ROOT_ENV = "FIBLAB_SCRATCH_ROOT"
 SQLITE_FILENAME = "fiblab.sqlite"
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
@@ -53,13 +54,17 @@ def scratch_dir(name: str | None = None, root: Path | str | None = None) -> Path
     """The scratch folder for ``name`` (created on demand).
 
     With no name, the folder named by ``FIBLAB_SCRATCH_DIR`` (what a server was given),
-    else ``./scratch``. With a name, ``<root or cwd>/scratch/<name>``.
+    else ``./scratch``. With a name, ``<root>/scratch/<name>`` if ``root`` is given, else
+    ``$FIBLAB_SCRATCH_ROOT/<name>`` (the test suite sets it, so tests never touch a
+    learner's notebook folders), else ``./scratch/<name>``.
     """
     if name is None:
         path = Path(os.environ.get(SCRATCH_ENV) or Path.cwd() / "scratch")
+    elif root is not None:
+        path = Path(root) / "scratch" / check_name(name, "scratch name")
     else:
-        base = Path(root) if root is not None else Path.cwd()
-        path = base / "scratch" / check_name(name, "scratch name")
+        base = os.environ.get(SCRATCH_ROOT_ENV) or Path.cwd() / "scratch"
+        path = Path(base) / check_name(name, "scratch name")
     path.mkdir(parents=True, exist_ok=True)
     return path.resolve()
 

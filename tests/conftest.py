@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from fiblab import processes
+from fiblab import config, processes
 from fiblab.lab import Lab
 
 REPO = Path(__file__).resolve().parent.parent
-# Everything fiblab starts during the tests keeps its scratch folder under one of these.
-SCRATCH_ROOTS = [REPO / "tests" / "scratch", REPO / "notebooks" / "scratch"]
+# Everything fiblab starts during the tests (notebook kernels included, which inherit this
+# environment) keeps its scratch folder here, away from a learner's notebooks/scratch.
+SCRATCH_ROOT = REPO / "tests" / "scratch"
+os.environ[config.SCRATCH_ROOT_ENV] = str(SCRATCH_ROOT)
 _counter = itertools.count()
 
 
@@ -40,7 +42,7 @@ def strays(wait: float = 0.0) -> list:
     """fiblab processes still running under the test scratch roots, after up to ``wait`` s."""
     deadline = time.monotonic() + wait
     while True:
-        found = [p for root in SCRATCH_ROOTS for p in processes.fiblab_processes(root)]
+        found = processes.fiblab_processes(SCRATCH_ROOT)
         if not found or time.monotonic() >= deadline:
             return found
         time.sleep(0.1)

@@ -1,0 +1,62 @@
+"""No password from FIBLAB_DATABASE_URL appears in a log line, message or repr of fiblab's."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from fiblab import config
+from fiblab.lab import Lab
+from fiblab.processes import ProcessFailed, Server
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.integration
+PASSWORD = "Known-Secret-42"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens there once the socket closes
+
+
+def test_a_server_that_cannot_connect_never_logs_the_password(tmp_path) -> None:
+    url = f"postgresql://fiblab:{PASSWORD}@127.0.0.1:{closed_port()}/fiblab_secrets"
+    server = Server("secret", url, tmp_path, extra_args=["--log-level", "DEBUG"])
+    with pytest.raises(ProcessFailed) as error:
+        server.start().wait_ready(timeout=60)
+    assert PASSWORD not in str(error.value)
+    assert PASSWORD not in server.logs()
+    assert "fiblab:***@127.0.0.1" in server.logs()
+    assert PASSWORD not in " ".join(server.process.args)  # not on the command line either
+
+
+def test_lab_repr_and_url_errors_are_masked(monkeypatch) -> None:
+    monkeypatch.setenv(config.DATABASE_URL_ENV, f"mysql://u:{PASSWORD}@h/db")
+    with pytest.raises(ValueError) as error:
+        config.database_url("x")
+    assert PASSWORD not in str(error.value)
+    monkeypatch.setenv(config.DATABASE_URL_ENV, f"postgresql://u:{PASSWORD}@h/db")
+    lab = Lab.__new__(Lab)  # repr only: no database needed
+    lab.name, lab.database_url = "x", config.database_url("x")
+    assert PASSWORD not in repr(lab) and "u:***@h" in repr(lab)
+
+
+@pytest.mark.skipif(
+    not config.is_postgres(os.environ.get(config.DATABASE_URL_ENV, "sqlite:///")),
+    reason="needs the PostgreSQL pass (FIBLAB_DATABASE_URL=postgresql://…)",
+)
+def test_real_postgres_password_stays_out_of_server_logs(lab) -> None:
+    from urllib.parse import urlsplit
+
+    password = urlsplit(lab.database_url).password
+    assert password, "the PostgreSQL pass uses a password"
+    server = lab.start_server("s1", extra_args=["--log-level", "DEBUG"])
+    assert password not in server.logs()
+    assert password not in repr(lab)
+    server.stop()
+    assert password not in server.logs()
+    assert REPO.exists()
