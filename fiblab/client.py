@@ -59,7 +59,7 @@ def prepare_database(
     """
 
     def prepare() -> None:
-        run_dbos_database_migrations(database_url)
+        migrate(database_url)
         client = DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
         try:
             client.register_queue(
@@ -73,6 +73,26 @@ def prepare_database(
     off_loop(prepare)
 
 
+def migrate(database_url: str, timeout: float = 30.0) -> None:
+    """Create or update DBOS's tables; retries while the database is busy (e.g. locked).
+
+    DBOS's migration helper reports a failure by printing it and exiting; this turns
+    that into a ``RuntimeError`` that names the (masked) database.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            run_dbos_database_migrations(database_url)
+            return
+        except (Exception, SystemExit) as error:  # click's Exit is one of these
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"could not prepare the DBOS system database {config.mask_url(database_url)} "
+                    f"within {timeout:g} s (DBOS printed the reason above)"
+                ) from error
+            time.sleep(0.5)
+
+
 def connect(database_url: str) -> DBOSClient:
     """A ``DBOSClient`` for ``database_url``, creating DBOS's tables if none exist yet.
 
@@ -81,7 +101,7 @@ def connect(database_url: str) -> DBOSClient:
     """
 
     def make() -> DBOSClient:
-        run_dbos_database_migrations(database_url)
+        migrate(database_url)
         return DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
 
     return off_loop(make)
@@ -216,11 +236,33 @@ def _result_or_error(handle: WorkflowHandle[Any], polling_interval_sec: float) -
         return error
 
 
+TERMINAL_STATUSES = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+
+
 def wait_result(
-    handle: WorkflowHandle[Any], polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC
+    handle: WorkflowHandle[Any],
+    polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC,
+    timeout: float = 120.0,
 ) -> Any:
-    """``handle.get_result`` with fiblab's short polling interval, safe in a notebook cell."""
-    return off_loop(handle.get_result, polling_interval_sec=polling_interval_sec)
+    """The workflow's result (or its exception, raised), waiting at most ``timeout`` s.
+
+    Safe in a notebook cell. Unlike a bare ``get_result``, it never waits forever: a
+    workflow that cannot finish (no server, a lost database) ends in ``TimeoutError``.
+    """
+
+    def wait() -> Any:
+        deadline = time.monotonic() + timeout
+        while handle.get_status().status not in TERMINAL_STATUSES:
+            if time.monotonic() > deadline:
+                status = handle.get_status()
+                raise TimeoutError(
+                    f"workflow {handle.workflow_id} still {status.status} after {timeout:g} s "
+                    f"(executor {status.executor_id!r}): is a server running for it?"
+                )
+            time.sleep(polling_interval_sec)
+        return handle.get_result(polling_interval_sec=polling_interval_sec)
+
+    return off_loop(wait)
 
 
 def workflow_rows(

@@ -158,6 +158,23 @@ class LocalPostgres:
         self.env_file.unlink(missing_ok=True)
         return True
 
+    def halt(self) -> None:
+        """Stop the server but keep its data (to simulate an outage); :meth:`resume` restarts it."""
+        state = json.loads(self.state_file.read_text())
+        data = str(Path(state["data_root"]) / "data")
+        self._pg(
+            Path(state["bin_dir"]), state["user"], "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"
+        )
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port with the same data."""
+        state = json.loads(self.state_file.read_text())
+        data_root = Path(state["data_root"])
+        options = f"-p {state['port']} -c listen_addresses=127.0.0.1 -k {data_root} -c fsync=off"
+        log = str(data_root / "server.log")
+        args = ["-D", str(data_root / "data"), "-o", options, "-l", log, "-w", "-t", "60", "start"]
+        self._pg(Path(state["bin_dir"]), state["user"], "pg_ctl", *args)
+
     def url(self) -> str | None:
         """The running cluster's URL, read back from the env file, or None."""
         try:
