@@ -23,10 +23,12 @@ from .processes import ManagedProcess, Server, ServerGroup, _stop_previous_copy
 class Lab:
     """A named, isolated workspace; see the module docstring."""
 
-    def __init__(self, name: str, root: Path | str | None = None, fresh: bool = True) -> None:
+    def __init__(
+        self, name: str, root: Path | str | None = None, fresh: bool = True, sqlite: bool = False
+    ) -> None:
         self.name = config.check_name(name, "lab name")
         self.scratch = config.scratch_dir(name, root)
-        self.database_url = config.database_url(name, self.scratch)
+        self.database_url = config.database_url(name, self.scratch, sqlite=sqlite)
         self.processes: list[ManagedProcess] = []
         self._client: DBOSClient | None = None
         self._dbos_in_kernel = False

@@ -180,6 +180,15 @@ class ManagedProcess:
     def returncode(self) -> int | None:
         return self.process.poll() if self.process is not None else None
 
+    def cpu_percent(self, seconds: float = 1.0) -> float:
+        """This process's CPU use over the next ``seconds``, in % of one core."""
+        if self.process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        proc = psutil.Process(self.process.pid)
+        before, started = sum(proc.cpu_times()[:2]), time.monotonic()
+        time.sleep(seconds)
+        return 100 * (sum(proc.cpu_times()[:2]) - before) / (time.monotonic() - started)
+
     def logs(self) -> str:
         """Everything this run of the process has written to its log."""
         try:
