@@ -1,0 +1,467 @@
+# %% [markdown]
+# # 07 · Class-based designs that break, and how to fix them
+#
+# **You will be able to:** predict what a crash does to state kept in a class instance,
+# reach a method of a DBOS class from a client, recognise a crash loop and the status it
+# ends in, find out what DBOS stored about a workflow's arguments — and choose designs
+# that survive all of it.
+#
+# **Prerequisites:** [05 · Crash and recovery](05_crash_and_recovery.ipynb).
+#
+# **Time:** about 15 minutes.
+
+# %% [markdown]
+# ## Setup
+#
+# The original experiment kept its failed class-based attempts (`server3.py`,
+# `ex1.py`–`ex3.py`). Here each one is a server module under `fiblab/variants/`, started
+# with `lab.start_server(executor_id, module=…)`, and each crash is real: a step kills its
+# own server process at a chosen step, once (or every time), so every run of this
+# notebook fails in exactly the same way.
+#
+# We run **one server at a time**: every DBOS process polls every queue in its
+# database, so a server of one variant would also take workflows meant for another,
+# which it cannot run.
+
+# %%
+from fiblab import client as fc
+from fiblab.display import show_source, table
+from fiblab.lab import Lab
+from fiblab.variants import memo_instance
+from fiblab.waiting import wait_for
+
+lab = Lab("07_class_based_variants")
+MEMO = "fiblab.variants.memo_instance"
+
+
+def finished(handle):
+    """Whether DBOS has given the workflow a final status."""
+    return handle.get_status().status not in ("ENQUEUED", "PENDING")
+
+
+def steps_by_process(workflow_id):
+    """The steps that really ran (side channel), one list per server process, in order."""
+    by_pid = {}
+    for run in lab.executions(workflow_id):
+        by_pid.setdefault(run["pid"], []).append(run["step"])
+    return list(by_pid.values())
+
+
+# %% [markdown]
+# ## 1 · A memoising calculator instance
+#
+# The natural object-oriented design: a calculator object remembers every Fibonacci
+# number it has computed in `self.memo`, and each step adds the two previous ones from
+# that memo. DBOS needs to find the object again when it recovers a workflow, so the
+# class derives from `DBOSConfiguredInstance`, and the server module creates the
+# instance under a fixed name when it is imported:
+# `calculator = MemoCalculator("memo-calculator")`. The step may be retried, a few
+# times and quickly (`RETRIES`), as a step calling a flaky service would be.
+
+# %%
+print("RETRIES =", memo_instance.RETRIES)
+show_source(memo_instance.MemoCalculator)
+
+# %% [markdown]
+# We compute fib(10) and let the server crash (SIGKILL) at step 7. A client names the
+# class and the instance along with the method (section 2 explains why).
+
+# %%
+memo_server = lab.start_server("memo-server", module=MEMO)
+memo_options = fc.enqueue_options(
+    "MemoCalculator.memo_fibonacci",
+    class_name="MemoCalculator",
+    instance_name=memo_instance.MEMO_INSTANCE,
+)
+memo_handle = lab.client.enqueue(memo_options, 10, crash_at=7)
+crash_code = memo_server.wait(30)
+print("server exit code:", crash_code, "| workflow:", memo_handle.get_status().status)
+print("steps recorded before the crash:", len(fc.step_rows(lab.client, [memo_handle.workflow_id])))
+
+# %% [markdown]
+# Steps 2–6 are recorded, step 7 died with the process. Now restart the server with the
+# **same executor id**, so it recovers the workflow, and watch what DBOS records.
+
+# %%
+memo_server = lab.start_server("memo-server", module=MEMO)
+wait_for(lambda: finished(memo_handle), 30, "the recovered workflow to finish")
+memo_status = memo_handle.get_status()
+memo_steps = fc.step_rows(lab.client, [memo_handle.workflow_id])
+print("status:", memo_status.status, "| error:", repr(memo_status.error))
+table([{**row, "i": row["step_id"] + 1} for row in memo_steps],
+      ["step_id", "i", "name", "output", "error"])
+
+# %% [markdown]
+# DBOS numbers the steps of a workflow from 1 (`step_id`); our index `i` starts at 2.
+# The last step row, i = 7, holds `DBOSMaxStepRetriesExceeded`. The errors of the three
+# attempts it gave up after are inside it, and the side channel shows which steps the
+# two server processes really ran:
+
+# %%
+print("attempts failed with:", memo_steps[-1]["error"].errors)
+print("steps run, per server process:", steps_by_process(memo_handle.workflow_id))
+
+# %% [markdown]
+# **Check:** the server was SIGKILLed at step 7; after the restart the workflow ended in
+# `ERROR` with `DBOSMaxStepRetriesExceeded`, every attempt failing with `KeyError: 6`.
+# The new process never ran steps 2–6: it only retried step 7.
+
+# %%
+import signal
+
+assert crash_code == -signal.SIGKILL
+assert memo_status.status == "ERROR"
+assert type(memo_status.error).__name__ == "DBOSMaxStepRetriesExceeded"
+assert [r["output"] for r in memo_steps[:-1]] == [1, 2, 3, 5, 8]  # steps 2..6, recorded
+assert [repr(e) for e in memo_steps[-1]["error"].errors] == ["KeyError(6)"] * 3
+first_process, second_process = steps_by_process(memo_handle.workflow_id)
+assert first_process == [2, 3, 4, 5, 6, 7] and second_process == [7, 7, 7]
+
+# %% [markdown]
+# **Why.** Recovery runs the workflow function again from the top, in a new process
+# with a new `MemoCalculator` whose memo is `{0: 0, 1: 1}`. For steps 2–6 DBOS finds a
+# recorded result and returns it *without running the step body* — and the step body
+# is the only code that filled `self.memo`. Step 7 is the first to run, looks up
+# `self.memo[6]`, and fails; retrying cannot help, the memo will never contain 6. DBOS
+# checkpoints a workflow's arguments and what its steps (and other DBOS calls) return —
+# never the state of your objects: that is whatever the new process happens to have.
+#
+# **The fix:** keep state in the workflow function, built from step *return values*.
+# A replayed step returns the same value it recorded, so the state is rebuilt exactly.
+
+# %%
+show_source(memo_instance.RebuildingCalculator)
+
+# %% [markdown]
+# Same crash, same restart:
+
+# %%
+rebuild_options = fc.enqueue_options(
+    "RebuildingCalculator.rebuilding_fibonacci",
+    class_name="RebuildingCalculator",
+    instance_name=memo_instance.REBUILDING_INSTANCE,
+)
+rebuild_handle = lab.client.enqueue(rebuild_options, 10, crash_at=7)
+rebuild_crash_code = memo_server.wait(30)
+memo_server = lab.start_server("memo-server", module=MEMO)
+rebuild_result = fc.wait_result(rebuild_handle)
+print("exit code:", rebuild_crash_code, "| result:", rebuild_result,
+      "| status:", rebuild_handle.get_status().status)
+print("steps run, per server process:", steps_by_process(rebuild_handle.workflow_id))
+
+# %% [markdown]
+# **Check:** the same crash, now `SUCCESS` with fib(10) = 55; the new process ran only
+# the step that was in flight (7) and the ones after it.
+
+# %%
+assert rebuild_crash_code == -signal.SIGKILL
+assert rebuild_result == (10, 55) and rebuild_handle.get_status().status == "SUCCESS"
+assert steps_by_process(rebuild_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
+
+# %% [markdown]
+# ## 2 · Reaching a method of a class from a client
+#
+# A `DBOSClient` has no Python objects of the server, only names. A method workflow is
+# recorded under `Class.method`, and a method needs its `self`: with
+# `class_name` and `instance_name` in the enqueue options, the server looks up the
+# instance registered under that name and passes it as `self`. (A frequently repeated
+# claim says a client cannot enqueue methods of classes at all; on dbos 3.4 it can, if
+# both names are right.) Three ways to get it wrong or right, plus the alternative:
+#
+# 1. the method's name only;
+# 2. class and instance named, but the instance name misspelled;
+# 3. class and instance named correctly;
+# 4. a plain **module-level workflow** that calls the instance — clients need only its name.
+
+# %%
+show_source(memo_instance.rebuilding_fibonacci_workflow)
+
+# %%
+attempts = {
+    "1 name only": fc.enqueue_options("RebuildingCalculator.rebuilding_fibonacci"),
+    "2 misspelled instance": fc.enqueue_options(
+        "RebuildingCalculator.rebuilding_fibonacci",
+        class_name="RebuildingCalculator",
+        instance_name="rebuilding-calculater",
+    ),
+    "3 class and instance": rebuild_options,
+    "4 module-level workflow": fc.enqueue_options("rebuilding_fibonacci_workflow"),
+}
+attempt_handles = {how: lab.client.enqueue(options, 12) for how, options in attempts.items()}
+for how in ("1 name only", "3 class and instance", "4 module-level workflow"):
+    wait_for(lambda: finished(attempt_handles[how]), 30, how)
+wait_for(lambda: "is not registered" in memo_server.logs(), 30, "the server to refuse attempt 2")
+attempt_rows = []
+for how, handle in attempt_handles.items():
+    status = handle.get_status()
+    attempt_rows.append({"attempt": how, "status": status.status, "output": status.output,
+                         "error": status.error})
+table(attempt_rows)
+
+# %% [markdown]
+# Attempt 1 bound `12` to `self` and ran out of arguments. Attempt 2 is worse: the
+# server took the workflow, found no such instance, and left it `PENDING`; only its log
+# says why:
+
+# %%
+print(next(line for line in memo_server.logs().splitlines() if "is not registered" in line))
+
+# %% [markdown]
+# **Check:** name only → `ERROR` (`TypeError`); a wrong instance name → stuck in
+# `PENDING`; both names right, or a module-level workflow → `SUCCESS` with fib(12) = 144.
+
+# %%
+outcome = {row["attempt"]: row for row in attempt_rows}
+assert outcome["1 name only"]["status"] == "ERROR"
+assert isinstance(outcome["1 name only"]["error"], TypeError)
+assert outcome["2 misspelled instance"]["status"] == "PENDING"
+assert outcome["3 class and instance"]["output"] == (12, 144)
+assert outcome["4 module-level workflow"]["output"] == (12, 144)
+
+# %% [markdown]
+# The stuck workflow would be tried again by every restart of this server. We cancel it:
+
+# %%
+stuck_id = attempt_handles["2 misspelled instance"].workflow_id
+lab.client.cancel_workflow(stuck_id)
+assert attempt_handles["2 misspelled instance"].get_status().status == "CANCELLED"
+assert memo_server.stop() == 0  # a graceful stop before the next variant's server starts
+
+# %% [markdown]
+# A module-level workflow is the sturdier public entry point: clients need one name,
+# and renaming a class or an instance cannot strand their work.
+#
+# ## 3 · A plain class created inside the workflow — and a crash loop
+#
+# The original `ex2.py` created its object *inside* the workflow. Then the object is
+# part of the workflow's code: recovery runs that code again, creates a fresh object and
+# refills its memo from the replayed step results. No configured instance is needed.
+
+# %%
+from fiblab.variants import plain_class
+
+PLAIN = "fiblab.variants.plain_class"
+show_source(plain_class.PlainCalculator, plain_class.plain_add_step, plain_class.plain_class_workflow)
+
+# %%
+plain_server = lab.start_server("plain-server", module=PLAIN)
+plain_handle = lab.client.enqueue(fc.enqueue_options("plain_class_workflow"), 10, crash_at=7)
+plain_crash_code = plain_server.wait(30)
+plain_server = lab.start_server("plain-server", module=PLAIN)
+plain_result = fc.wait_result(plain_handle)
+print("exit code:", plain_crash_code, "| result:", plain_result)
+print("steps run, per server process:", steps_by_process(plain_handle.workflow_id))
+
+# %% [markdown]
+# **Check:** after the crash at step 7 the recovered run created a new calculator,
+# refilled its memo from the replayed results of steps 2–6, and finished with 55.
+
+# %%
+assert plain_crash_code == -signal.SIGKILL and plain_result == (10, 55)
+assert steps_by_process(plain_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
+
+# %% [markdown]
+# **A crash loop.** Now step 7 crashes the process *every* time it runs, with a real
+# segmentation fault (as `ex2.py` did with `ctypes.string_at(0)`). Each restart recovers
+# the workflow, replays steps 2–6, runs step 7 — and dies again. DBOS counts every
+# start of the workflow in `recovery_attempts`; `plain_class_workflow` allows
+# `max_recovery_attempts=2` (DBOS's default is 100). We play the supervisor that
+# restarts the server, in a bounded loop, until the workflow has a final status.
+
+# %%
+loop_handle = lab.client.enqueue(
+    fc.enqueue_options("plain_class_workflow"), 10,
+    crash_at=7, crash_every_time=True, crash_mode="segfault",
+)
+rounds = []
+for _ in range(10):
+    wait_for(lambda: not plain_server.alive or finished(loop_handle), 30, "a crash or the end")
+    status = loop_handle.get_status()
+    rounds.append({"server": "crashed" if not plain_server.alive else "running",
+                   "exit code": plain_server.returncode, "workflow": status.status,
+                   "recovery_attempts": status.recovery_attempts})
+    if finished(loop_handle):
+        break
+    plain_server = lab.start_server("plain-server", module=PLAIN)
+table(rounds)
+
+# %% [markdown]
+# The server that finally stayed up logged why it refused to run the workflow again:
+
+# %%
+print(next(line for line in plain_server.logs().splitlines() if "exceeded its maximum" in line))
+
+# %% [markdown]
+# **Check:** the first run and two recoveries each died of a segfault (exit code −11)
+# in step 7; the fourth start found the limit exceeded and marked the workflow
+# `MAX_RECOVERY_ATTEMPTS_EXCEEDED` instead of running it, and that server stays up.
+
+# %%
+crashes = [r for r in rounds if r["server"] == "crashed"]
+assert len(crashes) == plain_class.MAX_RECOVERY_ATTEMPTS + 1
+assert all(r["exit code"] == -signal.SIGSEGV and r["workflow"] == "PENDING" for r in crashes)
+assert rounds[-1]["workflow"] == "MAX_RECOVERY_ATTEMPTS_EXCEEDED" and plain_server.alive
+assert steps_by_process(loop_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7], [7]]
+assert plain_server.stop() == 0
+
+# %% [markdown]
+# A crash loop cannot be fixed by recovery: the step itself must change. DBOS's part is
+# to stop trying after `max_recovery_attempts` and to mark the workflow so that a
+# person (or an alert) looks at it — instead of a server that never stays up.
+#
+# ## 4 · An object passed as a workflow argument
+#
+# The original `ex3.py` passed a `Fetcher` object, credentials and all, as the workflow's
+# argument. fiblab's version fetches Fibonacci numbers from a simulated service that
+# accepts only the server's current password (its `FIBLAB_DEMO_PASSWORD`). The
+# passwords here are fake, of course.
+
+# %%
+from fiblab.variants import decode_stored, instance_argument, printable_strings, stored_inputs
+from fiblab.variants.instance_argument import Fetcher
+
+SECRETS = "fiblab.variants.instance_argument"
+show_source(Fetcher, instance_argument.service_login, instance_argument.password_step,
+            instance_argument.fetcher_workflow)
+
+# %%
+secrets_server = lab.start_server(
+    "secrets-server", module=SECRETS, env={"FIBLAB_DEMO_PASSWORD": "hunter2-demo"}
+)
+fetcher = Fetcher("demo-user", "hunter2-demo")
+fetcher_handle = lab.client.enqueue(fc.enqueue_options("fetcher_workflow"), fetcher, 10)
+fetcher_result = fc.wait_result(fetcher_handle)
+print("workflow returned:", fetcher_result)
+print("our object now:   ", fetcher)
+
+# %% [markdown]
+# Every workflow argument is stored in the system database so that recovery can call the
+# workflow again. Here is the stored text, straight from the database table (in dbos 3.4:
+# `workflow_input`), and the
+# readable strings inside it once decoded (base64 around a Python pickle — an encoding,
+# not encryption). The masked `__repr__` hides the password on screen only:
+
+# %%
+raw = stored_inputs(lab.database_url, fetcher_handle.workflow_id)
+print(raw[:72], "…")
+print(printable_strings(decode_stored(raw)))
+
+# %% [markdown]
+# And the workflow worked on a **copy** rebuilt from those bytes: it counted 9 requests
+# on its `fetcher`, ours still says 0. Reading the input back gives yet another copy.
+
+# %%
+stored_fetcher = lab.client.list_workflows(workflow_ids=[fetcher_handle.workflow_id])[0].input["args"][0]
+print(stored_fetcher, "| the same object as ours?", stored_fetcher is fetcher)
+
+# %% [markdown]
+# **Check:** the password is in the stored bytes in plain text; the workflow's object
+# and ours are different objects that do not share changes.
+
+# %%
+assert b"hunter2-demo" in decode_stored(raw)
+assert "hunter2-demo" in printable_strings(decode_stored(raw))
+assert fetcher_result["requests_seen"] == 9 and fetcher.requests == 0
+assert stored_fetcher is not fetcher and stored_fetcher.password == "hunter2-demo"
+
+# %% [markdown]
+# **A frozen copy meets a crash.** The copy is taken at enqueue time and reused by every
+# recovery. We crash a run at step 6, and while the server is down the password is
+# rotated: the service (the restarted server) accepts only the new one, and we update
+# our object too. The recovered workflow still holds the old password.
+
+# %%
+rotated_handle = lab.client.enqueue(fc.enqueue_options("fetcher_workflow"), fetcher, 10, crash_at=6)
+rotated_crash_code = secrets_server.wait(30)
+fetcher.password = "hunter3-demo"  # rotate: our object ...
+secrets_server = lab.start_server(  # ... and the service
+    "secrets-server", module=SECRETS, env={"FIBLAB_DEMO_PASSWORD": "hunter3-demo"}
+)
+wait_for(lambda: finished(rotated_handle), 30, "the recovered workflow to finish")
+rotated_status = rotated_handle.get_status()
+print("status:", rotated_status.status, "| error:", repr(rotated_status.error))
+
+# %% [markdown]
+# **Check:** the recovered run replayed steps 2–5, ran step 6 with the stored old
+# password, and the service refused it: `ERROR`, `PermissionError`.
+
+# %%
+assert rotated_crash_code == -signal.SIGKILL
+assert rotated_status.status == "ERROR" and isinstance(rotated_status.error, PermissionError)
+assert steps_by_process(rotated_handle.workflow_id) == [[2, 3, 4, 5, 6], [6]]
+
+# %% [markdown]
+# **The fix:** pass identifiers, not objects with secrets, and read the secret inside
+# the step that uses it, from where secrets live (here: the server's environment). A
+# replayed step never needs it; a step that runs again reads the current one.
+
+# %%
+show_source(instance_argument.user_id_step, instance_argument.user_id_workflow)
+
+# %% [markdown]
+# Same crash at step 6, same rotation while the server is down:
+
+# %%
+user_handle = lab.client.enqueue(fc.enqueue_options("user_id_workflow"), "demo-user", 10, crash_at=6)
+user_crash_code = secrets_server.wait(30)
+secrets_server = lab.start_server(
+    "secrets-server", module=SECRETS, env={"FIBLAB_DEMO_PASSWORD": "hunter4-demo"}
+)
+user_result = fc.wait_result(user_handle)
+user_raw = stored_inputs(lab.database_url, user_handle.workflow_id)
+print("result:", user_result)
+print("stored inputs:", printable_strings(decode_stored(user_raw)))
+
+# %% [markdown]
+# **Check:** the same crash and rotation end in `SUCCESS`, and nothing this workflow
+# stored — inputs, step results, output — contains a password.
+
+# %%
+assert user_crash_code == -signal.SIGKILL
+assert user_result == {"n": 10, "fib": 55, "user": "demo-user"}
+assert b"hunter" not in decode_stored(user_raw)
+user_steps = fc.step_rows(lab.client, [user_handle.workflow_id])
+assert len(user_steps) == 9 and not any("hunter" in repr(s["output"]) for s in user_steps)
+assert "hunter" not in repr(user_result)
+
+# %% [markdown]
+# ## Exercise
+#
+# Audit this notebook's database: for every workflow in it
+# (`fc.workflow_rows(lab.client)`), decode its stored inputs and report the workflow
+# name and id of every one whose inputs contain `hunter`. Which workflows are they, and
+# why only those?
+
+# %%
+# Your code here
+
+# %% solution
+leaks = [
+    (row["name"], row["workflow_id"][:8])
+    for row in fc.workflow_rows(lab.client)
+    if b"hunter" in decode_stored(stored_inputs(lab.database_url, row["workflow_id"]))
+]
+print(leaks)  # only the fetcher_workflow runs: they took the Fetcher object as argument
+assert sorted(name for name, _ in leaks) == ["fetcher_workflow", "fetcher_workflow"]
+
+# %% [markdown]
+# ## Summary
+#
+# * DBOS checkpoints workflow **arguments** and **step results**, not your objects. State
+#   in an instance (`self.memo`) is not recovered; replayed steps do not run their
+#   bodies, so they cannot refill it. Build state in the workflow from step return values.
+# * An object created inside the workflow is recreated by recovery: that design works.
+#   A step that crashes the process every time turns recovery into a crash loop, which
+#   DBOS ends with `MAX_RECOVERY_ATTEMPTS_EXCEEDED` after `max_recovery_attempts`.
+# * A client reaches a method workflow only with the right `class_name` and
+#   `instance_name`; a wrong instance name leaves the workflow `PENDING`. A module-level
+#   workflow that calls the instance is the simpler entry point.
+# * Workflow arguments are pickled into the database: secrets included, readable by
+#   anyone who can read it, and frozen at enqueue time. Pass identifiers; read secrets
+#   inside the step that uses them.
+#
+# **Next:** [08 · Async workflows](08_async_variants.ipynb) — step order after a crash, and
+# workflows started inside steps.
+
+# %%
+lab.close()  # stops every server this notebook started

@@ -1,0 +1,385 @@
+# %% [markdown]
+# # 08 · Async workflows: step order, steps that start workflows, and async done right
+#
+# **You will be able to:** explain how DBOS matches the steps of a recovered workflow to
+# its checkpoints, spot async workflow code whose step order depends on timing, watch it
+# return wrong results after a crash without any error, start child workflows from the
+# place DBOS allows, and drive async workflows from a client with async handles.
+#
+# **Prerequisites:** [07 · Class-based designs that break](07_class_based_variants.ipynb).
+#
+# **Time:** about 15 minutes.
+
+# %% [markdown]
+# ## Setup
+#
+# As in notebook 07, each design runs in a server module of its own under
+# `fiblab/variants/`, one server at a time, and each crash is a real SIGKILL at a
+# chosen step.
+
+# %%
+import signal
+from collections import Counter
+
+from fiblab import client as fc
+from fiblab.display import show_source, table
+from fiblab.lab import Lab
+from fiblab.variants import completion_order, workflow_in_step
+from fiblab.waiting import wait_for
+
+lab = Lab("08_async_variants")
+ORDERS = "fiblab.variants.completion_order"
+CHILDREN = "fiblab.variants.workflow_in_step"
+
+
+def steps_by_process(workflow_id):
+    """The steps that really ran (side channel), one list per server process, in order."""
+    by_pid = {}
+    for run in lab.executions(workflow_id):
+        by_pid.setdefault(run["pid"], []).append(run["step"])
+    return list(by_pid.values())
+
+
+# %% [markdown]
+# ## 1 · Steps are matched by number
+#
+# DBOS numbers the steps of a workflow 1, 2, 3, … in the order they **start**, and
+# records each result under its number. A recovered workflow runs its code again from
+# the top; when step number k starts, DBOS looks up the result recorded for k and
+# returns it without running the step. It checks that the recorded step has the same
+# *name* — it cannot check that it was called with the same *arguments*.
+#
+# So a workflow must start its steps in the same order on every run. The original
+# `ex4.py` did not: it fetched several things concurrently and let
+# `asyncio.as_completed` hand them back as they finished. fiblab's version fetches
+# fib(20) … fib(25); before each fetch it waits for a (simulated) network, and only
+# then starts the step.
+
+# %%
+show_source(completion_order.fetch_fib_step, completion_order.fetch_after_wait,
+            completion_order.completion_order_workflow)
+
+# %% [markdown]
+# Real network latencies differ from run to run; ours are scripted so that the notebook
+# behaves the same every time. `latencies[r]` holds the waits for run `r` of the workflow
+# body: in the first run fib(20) comes back first and fib(25) last; after a restart the
+# network behaves the other way round.
+#
+# A normal run (one row of latencies, no crash) gives the right six results, in the order
+# they arrived:
+
+# %%
+NS = [20, 21, 22, 23, 24, 25]
+FIRST_RUN = [0.15, 0.3, 0.45, 0.6, 0.75, 0.9]
+AFTER_RESTART = FIRST_RUN[::-1]
+EXPECTED = [(20, 6765), (21, 10946), (22, 17711), (23, 28657), (24, 46368), (25, 75025)]
+
+orders_server = lab.start_server("orders-server", module=ORDERS)
+normal = fc.wait_result(
+    lab.client.enqueue(fc.enqueue_options("completion_order_workflow"), NS, [FIRST_RUN])
+)
+print(normal)
+
+# %%
+assert normal == EXPECTED
+
+# %% [markdown]
+# Now the same workflow with both rows of latencies, and a crash (SIGKILL) when the
+# fetch of fib(23) runs. Then we restart the server with the same executor id.
+
+# %%
+order_handle = lab.client.enqueue(
+    fc.enqueue_options("completion_order_workflow"), NS, [FIRST_RUN, AFTER_RESTART], crash_at=23
+)
+order_crash_code = orders_server.wait(30)
+orders_server = lab.start_server("orders-server", module=ORDERS)
+order_result = fc.wait_result(order_handle)
+order_status = order_handle.get_status()
+got = Counter(n for n, _value in order_result)
+print("exit code:", order_crash_code, "| status:", order_status.status,
+      "| error:", order_status.error)
+print("result:", order_result)
+print("twice:", sorted(n for n in NS if got[n] > 1), "| missing:", sorted(n for n in NS if not got[n]))
+
+# %% [markdown]
+# `SUCCESS`, no error — and half the answers are wrong. DBOS's own records show it:
+
+# %%
+order_steps = fc.step_rows(lab.client, [order_handle.workflow_id])
+print("steps run, per server process:", steps_by_process(order_handle.workflow_id))
+table(order_steps, ["step_id", "name", "output", "error"])
+
+# %% [markdown]
+# **Check:** the server was killed; the recovered workflow ended `SUCCESS` without an
+# error, with fib(20), fib(21), fib(22) twice each and fib(23), fib(24), fib(25)
+# missing. The new process computed only 22, 21 and 20.
+
+# %%
+assert order_crash_code == -signal.SIGKILL
+assert order_status.status == "SUCCESS" and order_status.error is None
+assert sorted(n for n in NS if got[n] == 2) == [20, 21, 22]
+assert sorted(n for n in NS if got[n] == 0) == [23, 24, 25]
+assert [s["output"][0] for s in order_steps] == [20, 21, 22, 22, 21, 20]
+assert not any(s["error"] for s in order_steps)
+assert steps_by_process(order_handle.workflow_id) == [[20, 21, 22, 23], [22, 21, 20]]
+
+# %% [markdown]
+# **Why.** In the first run the waits ended in the order 20, 21, 22, 23, so those calls
+# became steps 1–4; steps 1–3 were recorded, step 4 died with the server. After the
+# restart the waits ended in the opposite order:
+
+# %%
+def start_order(latencies):
+    """The n's in the order their waits end."""
+    return [n for _seconds, n in sorted(zip(latencies, NS))]
+
+
+run_1, run_2 = start_order(FIRST_RUN), start_order(AFTER_RESTART)
+why = [
+    {"step": k + 1, "run 1 started it for": run_1[k], "run 2 started it for": run_2[k],
+     "run 2 got": row["output"], "how": "recorded in run 1" if k < 3 else "ran in run 2"}
+    for k, row in enumerate(order_steps)
+]
+table(why)
+
+# %% [markdown]
+# **Check:** the start orders derived from the latencies match what the side channel saw
+# each process run: run 1 ran 20–23, run 2 ran only its steps 4–6.
+
+# %%
+first_process, second_process = steps_by_process(order_handle.workflow_id)
+assert run_1[:4] == first_process and run_2[3:] == second_process
+
+# %% [markdown]
+# Steps 1–3 of run 2 asked for fib(25), fib(24), fib(23) and received the recorded
+# fib(20), fib(21), fib(22) — same step name, so DBOS cannot tell. Steps 4–6 had no
+# record and ran for real, for 22, 21 and 20.
+#
+# There is a second, quieter source of disorder here: `asyncio.as_completed` itself
+# starts the coroutines you give it in an arbitrary order, because it puts them in a
+# **set** first (CPython's own code):
+
+# %%
+import asyncio
+import inspect
+
+print(next(line.strip() for line in inspect.getsource(asyncio.as_completed).splitlines()
+           if "set(" in line))
+
+# %% [markdown]
+# A set of coroutine objects iterates in an order that comes from their memory
+# addresses, which differ from process to process. Step coroutines handed straight to
+# `as_completed` can be numbered differently in a recovered process even when every
+# latency is the same — not reproducible, so we don't demonstrate it, but just as wrong.
+#
+# **The fix:** start every step in an order fixed by the workflow's inputs, and do the
+# waiting *inside* the steps. `asyncio.gather` starts its arguments in order (so does
+# creating tasks one by one with `asyncio.create_task`); *awaiting* them in any order
+# after that is fine.
+
+# %%
+show_source(completion_order.wait_and_fetch_step, completion_order.fixed_order_workflow)
+
+# %% [markdown]
+# Same latencies, same crash at fib(23), same restart:
+
+# %%
+fixed_handle = lab.client.enqueue(
+    fc.enqueue_options("fixed_order_workflow"), NS, [FIRST_RUN, AFTER_RESTART], crash_at=23
+)
+fixed_crash_code = orders_server.wait(30)
+orders_server = lab.start_server("orders-server", module=ORDERS)
+fixed_result = fc.wait_result(fixed_handle)
+print("exit code:", fixed_crash_code, "| status:", fixed_handle.get_status().status)
+print("result:", fixed_result)
+print("steps run, per server process:", steps_by_process(fixed_handle.workflow_id))
+
+# %% [markdown]
+# **Check:** the same crash now ends with every result right, in input order. The new
+# process ran only the steps without a record — 23 (in flight at the crash, so it ran
+# twice), 24 and 25 — in the order their new waits ended.
+
+# %%
+assert fixed_crash_code == -signal.SIGKILL
+assert fixed_result == EXPECTED and fixed_handle.get_status().status == "SUCCESS"
+fixed_steps = fc.step_rows(lab.client, [fixed_handle.workflow_id])
+assert [s["output"] for s in fixed_steps] == EXPECTED  # step k holds ns[k]
+assert steps_by_process(fixed_handle.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
+assert orders_server.stop() == 0
+
+# %% [markdown]
+# When the logic really needs "whichever finishes first", dbos 3.4 offers
+# `DBOS.asyncio_wait`: a recorded `asyncio.wait` that saves which tasks were done, so
+# a recovery sees the same answer. Or make each item a child workflow of its own — which
+# brings us to where child workflows may be started.
+#
+# ## 2 · A workflow started inside a step
+#
+# The original `ex5.py` called a workflow from inside a step. Here the step
+# `step_starting_a_workflow` calls `fib_child_workflow`:
+
+# %%
+show_source(workflow_in_step.fib_child_step, workflow_in_step.fib_child_workflow,
+            workflow_in_step.step_starting_a_workflow, workflow_in_step.workflow_in_step_workflow)
+
+# %%
+children_server = lab.start_server("children-server", module=CHILDREN, worker_concurrency=3)
+in_step_handle = lab.client.enqueue(fc.enqueue_options("workflow_in_step_workflow"), 20)
+
+# %% [markdown]
+# Waiting for its result raises at once (this cell fails on purpose):
+
+# %% tags=raises-exception
+fc.wait_result(in_step_handle)
+
+# %% [markdown]
+# An `AssertionError` without a message. The server's log has the whole traceback; from
+# our step's line on, it shows the check inside DBOS that fired, with DBOS's own comment:
+
+# %%
+server_log = children_server.logs().splitlines()
+end = max(i for i, line in enumerate(server_log) if line.startswith("AssertionError"))
+start = max(i for i, line in enumerate(server_log[:end]) if "in step_starting_a_workflow" in line)
+print("\n".join(server_log[start : end + 1]))
+
+# %% [markdown]
+# **Check:** the workflow is `ERROR` with a bare `AssertionError`; DBOS recorded the
+# failed step with that error, and no child workflow exists at all.
+
+# %%
+in_step_status = in_step_handle.get_status()
+assert in_step_status.status == "ERROR"
+assert type(in_step_status.error) is AssertionError and str(in_step_status.error) == ""
+in_step_rows = fc.step_rows(lab.client, [in_step_handle.workflow_id])
+assert [(s["name"], type(s["error"])) for s in in_step_rows] == [
+    ("step_starting_a_workflow", AssertionError)
+]
+assert [w.name for w in lab.client.list_workflows()].count("fib_child_workflow") == 0
+
+# %% [markdown]
+# **Why.** A step is the unit DBOS records as *one* result: it runs, and its output is
+# saved, or it runs again. A workflow started inside it would have checkpoints of its own
+# that the parent could not replay consistently, so DBOS refuses before it writes
+# anything.
+#
+# **The fix:** start the child from workflow code. DBOS then records the start as a
+# step of the parent, gives the child an id derived from the parent's, and a recovered
+# parent finds its child instead of starting another.
+
+# %%
+show_source(workflow_in_step.child_in_workflow_workflow)
+
+# %% [markdown]
+# To see it survive a crash, the child's step kills the server once (at n = 21):
+
+# %%
+child_handle = lab.client.enqueue(
+    fc.enqueue_options("child_in_workflow_workflow"), 21, 0.0, 21
+)
+child_crash_code = children_server.wait(30)
+children_server = lab.start_server("children-server", module=CHILDREN, worker_concurrency=3)
+child_result = fc.wait_result(child_handle)
+family = [w for w in lab.client.list_workflows() if w.workflow_id.startswith(child_handle.workflow_id)]
+table([{"workflow_id": w.workflow_id, "name": w.name, "status": w.status,
+        "parent": w.parent_workflow_id, "output": w.output} for w in family])
+
+# %% [markdown]
+# **Check:** the crash hit the child; after the restart parent and child are both
+# `SUCCESS`, the child id is the parent's plus a suffix, and its step ran twice (the
+# run that crashed, and the recovered one).
+
+# %%
+assert child_crash_code == -signal.SIGKILL and child_result == (21, 10946)
+parent_row = next(w for w in family if w.workflow_id == child_handle.workflow_id)
+child_row = next(w for w in family if w.workflow_id != child_handle.workflow_id)
+assert parent_row.status == child_row.status == "SUCCESS"
+assert child_row.name == "fib_child_workflow" and child_row.parent_workflow_id == parent_row.workflow_id
+assert [len(steps) for steps in steps_by_process(child_row.workflow_id)] == [1, 1]
+
+# %% [markdown]
+# ## 3 · Async done right, from the client too
+#
+# Async workflows whose steps mostly *wait* share one event loop in the server: with
+# `worker_concurrency=3` the server runs three of them at once, their waits
+# overlapping. A client can be async too: `enqueue_async` returns an async handle, and
+# `fc.results_as_completed_async` awaits all handles and yields each result as soon as
+# it is there.
+#
+# We enqueue three `fib_child_workflow` jobs whose step waits 1.2 s, 0.4 s and 0.8 s.
+
+# %%
+import time
+
+jobs = [(30, 1.2), (31, 0.4), (32, 0.8)]
+started = time.perf_counter()
+async_handles = [
+    await lab.client.enqueue_async(fc.enqueue_options("fib_child_workflow"), n, seconds)
+    for n, seconds in jobs
+]
+arrivals = []
+async for workflow_id, result in fc.results_as_completed_async(async_handles):
+    arrivals.append({"workflow_id": workflow_id[:8], "result": result,
+                     "arrived after (s)": time.perf_counter() - started})
+async_wall = time.perf_counter() - started
+table(arrivals)
+
+# %% [markdown]
+# The step rows DBOS recorded show the three waits overlapping on the one server:
+
+# %%
+from fiblab import plots
+
+async_rows = fc.step_rows(lab.client, [h.workflow_id for h in async_handles])
+names = {h.workflow_id: f"fib({n}), {s} s" for h, (n, s) in zip(async_handles, jobs)}
+plots.plot_timeline([{**r, "lane": names[r["workflow_id"]]} for r in async_rows],
+                    lane_key="lane", label_key=None, title="Three async workflows, one server");
+
+# %% [markdown]
+# **Check:** results arrived shortest wait first, not in enqueue order; the three steps
+# overlapped, and the whole batch took well under the 2.4 s of waits it contains.
+
+# %%
+assert [a["result"] for a in arrivals] == [1346269, 2178309, 832040]  # fib(31), fib(32), fib(30)
+assert fc.max_concurrency(fc.workflow_spans(async_rows)) == 3
+assert async_wall < 0.8 * sum(seconds for _n, seconds in jobs)
+
+# %% [markdown]
+# ## Exercise
+#
+# Enqueue `fib_child_workflow` for n = 10, 11, 12 with waits of 0.6 s, 0.2 s and 0.4 s,
+# using `enqueue_async`, and collect the results with `fc.results_as_completed_async`.
+# Predict the order in which they arrive before you run it.
+
+# %%
+# Your code here
+
+# %% solution
+exercise_handles = [
+    await lab.client.enqueue_async(fc.enqueue_options("fib_child_workflow"), n, seconds)
+    for n, seconds in [(10, 0.6), (11, 0.2), (12, 0.4)]
+]
+arrived = [result async for _wid, result in fc.results_as_completed_async(exercise_handles)]
+print(arrived)  # fib(11), fib(12), fib(10): shortest wait first
+assert arrived == [89, 144, 55]
+
+# %% [markdown]
+# ## Summary
+#
+# * DBOS matches a recovered workflow's steps to its checkpoints **by number**, in the
+#   order the steps start, checking only their names. Code that starts steps in an
+#   order decided by timing — steps started as network waits end, or step coroutines
+#   handed straight to `asyncio.as_completed` — can end `SUCCESS` with wrong results
+#   after a recovery, and nothing raises.
+# * Start steps in an order fixed by the inputs (`asyncio.gather`, or tasks created in
+#   order), do the waiting inside the steps; `DBOS.asyncio_wait` or child workflows when
+#   you need "first finished".
+# * A workflow cannot be started inside a step: on dbos 3.4 that is a bare
+#   `AssertionError`. Start child workflows from workflow code.
+# * Async workflows that wait overlap on one server (`worker_concurrency` > 1); an async
+#   client enqueues with `enqueue_async` and takes results as they complete.
+#
+# **Next:** [09 · Scaling out](09_scaling_out.ipynb) — PostgreSQL as the engine that
+# several servers share.
+
+# %%
+lab.close()  # stops every server this notebook started
