@@ -130,7 +130,8 @@ def check_target(client: DBOSClient, workflow_name: str, queue: str) -> int:
     """Refuse an unknown workflow or queue before enqueueing; returns the largest n allowed.
 
     A plain ``DBOSClient.enqueue`` accepts any names: a misspelt queue leaves the workflow
-    ENQUEUED forever, a misspelt workflow ends in ERROR on whichever server takes it.
+    ENQUEUED forever, a misspelt workflow stays PENDING on whichever server takes it (the
+    reason is only in that server's log).
     """
     if workflow_name not in FIBONACCI_WORKFLOWS:
         raise ValueError(
