@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: lab test test-sqlite notebooks postgres-start postgres-stop clean-scratch
+.PHONY: lab test test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
 
 $(BIN)/.fiblab-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
@@ -36,6 +36,10 @@ postgres-start: $(BIN)/.fiblab-installed
 
 postgres-stop: $(BIN)/.fiblab-installed
 	$(BIN)/python -m fiblab.localpg stop
+
+# Workshop handouts (instructor + student editions) in handouts/: open handouts/index.html.
+handouts: $(BIN)/.fiblab-installed
+	$(BIN)/python tools/handouts.py --out handouts
 
 notebooks: $(BIN)/.fiblab-installed
 	$(BIN)/python tools/build_notebooks.py

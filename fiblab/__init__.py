@@ -2,8 +2,10 @@
 
 Modules, one job each: ``fib`` (maths), ``config`` (names, URLs, scratch folders),
 ``app`` (the DBOS workflows), ``server`` (one server process), ``processes``
-(start/stop/crash servers), ``client`` (DBOSClient helpers), ``plots``, ``lab``
-(one notebook's workspace) and ``display`` (showing source in a notebook).
+(start/stop/crash servers), ``health`` (the health process and endpoint),
+``supervisor`` (restart a crashed worker), ``client`` (DBOSClient helpers), ``plots``,
+``lab`` (one notebook's workspace), ``display`` (showing source in a notebook),
+``localpg`` (a throwaway PostgreSQL) and ``variants`` (the designs that fail).
 """
 
 __version__ = "0.1.0"

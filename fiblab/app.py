@@ -25,6 +25,7 @@ from typing import Literal
 from dbos import DBOS, DBOSConfig, Queue
 
 from . import config
+from .client import prepare_database
 from .fib import MAX_ITERATIVE_N, fib_recursive, validate_n
 
 CrashMode = Literal["kill", "segfault"]
@@ -190,9 +191,14 @@ def launch(
     For code with no running event loop (a server). In a notebook cell use
     :func:`launch_async`.
     """
+    options = queue_options(worker_concurrency, polling_interval_sec)
+    # Registered before launch, the queue is polled from the first moment (registered
+    # after, it waits for the queue manager's next scan, about a second).
+    prepare_database(database_url, queue, worker_concurrency, polling_interval_sec)
     DBOS(config=dbos_config(database_url, executor_id, log_level))
+    DBOS.listen_queues([queue])  # DBOS 3.4 otherwise serves every queue in the database
     DBOS.launch()
-    return DBOS.register_queue(queue, **queue_options(worker_concurrency, polling_interval_sec))
+    return DBOS.register_queue(queue, **options)
 
 
 async def launch_async(

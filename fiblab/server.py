@@ -9,6 +9,11 @@ prints a ready line, and serves workflows until it is told to stop:
   server with the same executor id starts again and recovers it.
 * The process that started it is gone (a notebook kernel killed or restarted): the
   server notices within ``WATCH_INTERVAL_SEC`` and stops the same way, with no grace.
+
+With ``--health-port PORT`` (0: a free port) it also serves ``GET /health`` from a
+thread of its own (see :mod:`fiblab.health`), and logs the port before its ready line.
+That thread shares the interpreter lock with the workflow steps; a separate health
+process (``python -m fiblab.health``) does not.
 """
 
 from __future__ import annotations
@@ -18,10 +23,15 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from . import config
+
+if TYPE_CHECKING:
+    from .health import OwnProcess
 
 READY_PREFIX = "fiblab-server ready"
 WATCH_INTERVAL_SEC = 0.2
@@ -72,6 +82,13 @@ def build_parser(
         help=f"folder for crash markers and step logs (default: ${config.SCRATCH_ENV}, ./scratch)",
     )
     parser.add_argument(
+        "--health-port",
+        type=_port,
+        default=None,
+        help="also serve GET /health on 127.0.0.1:PORT from inside this process "
+        "(0: a free port, logged before the ready line); default: no endpoint",
+    )
+    parser.add_argument(
         "--no-parent-watch",
         action="store_true",
         help="keep running when the process that started this one exits",
@@ -98,6 +115,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: a free port), got {text}")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -117,25 +141,39 @@ class StopRequest:
         self.event = threading.Event()
         self.reason = ""
         self.graceful = True
+        self.exit_code = 0
         self._lock = threading.Lock()
 
-    def request(self, reason: str, graceful: bool = True) -> None:
+    def request(self, reason: str, graceful: bool = True, exit_code: int = 0) -> None:
         with self._lock:
             if self.event.is_set():
                 log(f"{reason} while already stopping ({self.reason}): ignored")
                 return
-            self.reason, self.graceful = reason, graceful
+            self.reason, self.graceful, self.exit_code = reason, graceful, exit_code
             self.event.set()
 
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.request(signal.Signals(signum).name)
 
 
-def watch_parent(parent_pid: int, stop: StopRequest) -> None:
-    """Request a stop as soon as ``parent_pid`` is no longer this process's parent."""
+#: Exit code when the server stops because its SQLite database file was deleted.
+EXIT_DATABASE_GONE = 3
+#: Exit code when DBOS could not shut down cleanly in time (e.g. the database is down).
+EXIT_UNCLEAN = 4
+#: How long a stop may wait on the database before exiting anyway, seconds.
+SHUTDOWN_DB_TIMEOUT_SEC = 3.0
+
+
+def watch(parent_pid: int | None, sqlite_file: Path | None, stop: StopRequest) -> None:
+    """Request a stop when ``parent_pid`` stops being our parent or ``sqlite_file`` vanishes."""
     while not stop.event.wait(WATCH_INTERVAL_SEC):
-        if os.getppid() != parent_pid:
+        if parent_pid is not None and os.getppid() != parent_pid:
             stop.request(f"parent pid {parent_pid} is gone", graceful=False)
+            return
+        if sqlite_file is not None and not sqlite_file.exists():
+            log(f"error: the SQLite database {sqlite_file} was deleted; restart this server "
+                "(same executor id) once the database is back")  # fmt: skip
+            stop.request("database file deleted", graceful=False, exit_code=EXIT_DATABASE_GONE)
             return
 
 
@@ -171,10 +209,14 @@ def main(
         f"starting executor_id={args.executor_id} ppid={parent_pid} "
         f"database={config.mask_url(args.database_url)}"
     )
-    if not args.no_parent_watch:
-        threading.Thread(target=watch_parent, args=(parent_pid, stop), daemon=True).start()
-
-    from dbos import DBOS
+    sqlite_file = config.sqlite_path(args.database_url)
+    watched_parent = None if args.no_parent_watch else parent_pid
+    threading.Thread(target=watch, args=(watched_parent, sqlite_file, stop), daemon=True).start()
+    try:
+        health = _start_health_endpoint(args.health_port, args.executor_id)
+    except OSError as error:
+        print(f"error: cannot serve health on port {args.health_port}: {error}", file=sys.stderr)
+        return 2
 
     from . import app
 
@@ -191,26 +233,78 @@ def main(
         f"queue={args.queue} worker_concurrency={args.worker_concurrency} "
         f"polling_interval={args.polling_interval}"
     )
+    if health is not None:
+        health.phase = "ready"
     stop.event.wait()
+    if health is not None:
+        health.phase = "stopping"
     grace = args.grace if stop.graceful else 0
     log(f"stopping: {stop.reason}; letting running workflows finish for up to {grace} s")
-    DBOS.destroy(
-        workflow_completion_timeout_sec=grace if _has_running_work(args.executor_id) else 0
-    )
-    log("stopped")
+    code = stop.exit_code if shut_down(args.executor_id, grace) else EXIT_UNCLEAN
+    log("stopped" if code == 0 else f"stopped (exit code {code})")
     sys.stdout.flush()
     sys.stderr.flush()
     # Worker threads of an unfinished workflow must not keep the process alive.
-    os._exit(0)
+    os._exit(code)
+
+
+def shut_down(executor_id: str, grace: int) -> bool:
+    """``DBOS.destroy``, bounded in time even when the database does not answer.
+
+    DBOS retries database calls while the database is unreachable, so each call runs on
+    a helper thread we stop waiting for. Returns False if DBOS did not finish in time.
+    """
+    from dbos import DBOS
+
+    running = _call_with_timeout(_has_running_work, SHUTDOWN_DB_TIMEOUT_SEC, executor_id)
+    if running is None:
+        log("warning: the database does not answer; not waiting for running workflows")
+    done = _call_with_timeout(
+        DBOS.destroy,
+        (grace if running else 0) + SHUTDOWN_DB_TIMEOUT_SEC + 2,
+        workflow_completion_timeout_sec=grace if running else 0,
+    )
+    if done is None:
+        log("warning: DBOS did not shut down in time (database unreachable?); exiting anyway")
+        return False
+    return True
+
+
+def _call_with_timeout(function: Callable[..., object], timeout: float, *args, **kwargs):
+    """``function(*args, **kwargs)`` on a daemon thread; its result, True for None, or None
+    if it did not return within ``timeout`` seconds (or raised)."""
+    result: list[object] = []
+
+    def run() -> None:
+        try:
+            value = function(*args, **kwargs)
+            result.append(True if value is None else value)
+        except Exception as error:  # reported, and treated like no answer
+            log(f"warning: {getattr(function, '__name__', function)} failed: {error}")
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return result[0] if result else None
+
+
+def _start_health_endpoint(port: int | None, executor_id: str) -> OwnProcess | None:
+    """Serve /health from a thread of this process (if asked to); returns what it reports,
+    whose ``phase`` the caller moves on (starting → ready → stopping)."""
+    if port is None:
+        return None
+    from .health import WORKER_HEALTH_PREFIX, HealthServer, OwnProcess
+
+    report = OwnProcess(executor_id)
+    server = HealthServer(report, served_by="worker-process", port=port).start()
+    log(f"{WORKER_HEALTH_PREFIX} port={server.port} url={server.url}")
+    return report
 
 
 def _has_running_work(executor_id: str) -> bool:
     from dbos import DBOS
 
-    try:
-        return bool(DBOS.list_workflows(status="PENDING", executor_id=executor_id, limit=1))
-    except Exception:  # the database may be gone; stopping must not fail on it
-        return False
+    return bool(DBOS.list_workflows(status="PENDING", executor_id=executor_id, limit=1))
 
 
 if __name__ == "__main__":

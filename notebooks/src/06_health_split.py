@@ -1,0 +1,466 @@
+# %% [markdown]
+# # 06 · The health split: a probe that answers while the worker computes
+#
+# **You will be able to:** run a health endpoint in a process of its own next to a DBOS
+# worker, measure why the same endpoint *inside* a CPU-bound Python worker answers
+# slowly, keep a worker alive with a supervisor that restarts it under the same executor
+# id — so DBOS finishes the workflow the crash interrupted — and recognise the crash
+# loop a supervisor must give up on.
+#
+# **Prerequisites:** [03 · Servers](03_servers.ipynb) (processes, signals) and
+# [05 · Crash and recovery](05_crash_and_recovery.ipynb) (recovery per executor id).
+#
+# **Time:** about 15 minutes.
+
+# %% [markdown]
+# ## Three processes, three jobs
+#
+# The original experiment's `server2.py` moved its health check out of the process that
+# computes, and `server3.py` put a parent loop around the worker that started it again
+# when it died. fiblab does the same, with a few things done right:
+#
+# ```
+#   this notebook ── GET /health ──▶  health process   (python -m fiblab.health)
+#        │                                 │ reads the worker's pid file and log
+#        │ enqueue / results               ▼
+#        │ (system database)          worker process   (python -m fiblab.server,
+#        └───────────────────────────▶  runs the DBOS    executor id "worker")
+#                                       workflows
+#   supervisor (a thread in this kernel) ── starts it, restarts it after a crash ──┘
+# ```
+#
+# * The **worker** is an ordinary fiblab server. It only computes.
+# * The **health process** answers `GET /health` on `127.0.0.1` (never another address),
+#   on a port the operating system picks (the original used a fixed 8080: two copies
+#   collide). The JSON names its own pid, the worker's pid, and whether the worker is
+#   *alive* (the process exists and is not a zombie) and *ready* (its log holds a
+#   ready line naming that pid). 200 when healthy, 503 when not, 404 for other paths,
+#   405 for other methods.
+# * The **supervisor** restarts the worker after a crash — with the **same executor id**,
+#   which is what makes DBOS recover the worker's unfinished workflows — and gives up
+#   when the worker crashes too often, too fast.
+#
+# For comparison, this notebook's worker also serves the same endpoint from a thread of
+# its own (`--health-port 0`).
+
+# %%
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from fiblab import client as fc
+from fiblab.display import show_source, table
+from fiblab.health import HealthProcess, HealthServer, WorkerWatch, probe, worker_health_port
+from fiblab.lab import Lab
+from fiblab.supervisor import Supervisor, SupervisorGaveUp
+from fiblab.waiting import wait_for
+
+lab = Lab("06_health_split")
+worker = lab.server("worker", extra_args=["--health-port", "0"])
+supervisor = Supervisor(worker, restart_delay=0.3).start()
+health = lab.adopt(HealthProcess.watching(worker))
+health.start().wait_ready()
+in_worker_port = worker_health_port(worker)
+print(f"worker pid {worker.pid}, its own endpoint on port {in_worker_port}")
+print(f"health pid {health.pid}, endpoint {health.url}")
+
+# %% [markdown]
+# This is all the health process checks on every probe — the worker's pid comes from the
+# pid file the process handle writes, so a restarted worker is followed automatically:
+
+# %%
+show_source(WorkerWatch.__call__, HealthServer.health)
+
+# %% [markdown]
+# Ask both endpoints. Watch the pids: the health process answers with its **own** pid
+# and reports on the worker's; the in-worker endpoint is the worker.
+
+# %%
+separate, inside = probe(health.port), probe(in_worker_port)
+print(json.dumps(separate.body, indent=2))
+print("in the worker:", json.dumps(inside.body["worker"]))
+
+# %% [markdown]
+# **Check:** both answer 200; the health process is a process of its own; both name the
+# worker's pid and its executor id; other paths and methods are refused.
+
+# %%
+assert separate.status == inside.status == 200
+assert separate.body["pid"] == health.pid != worker.pid
+assert separate.body["worker"]["pid"] == inside.body["pid"] == worker.pid
+assert separate.body["worker"]["executor_id"] == "worker"
+assert probe(health.port, "/").status == 404
+assert probe(health.port, method="POST").status == 405
+
+# %% [markdown]
+# ## Probe latency while the worker computes
+#
+# Now the worker computes `fib(34)` recursively — about a second of pure Python CPU
+# work in one step. Meanwhile this notebook probes **both** endpoints every 20 ms and
+# records how long each answer takes.
+#
+# What to expect: CPython runs one thread at a time per process, holding the
+# *global interpreter lock* (GIL). The in-worker endpoint's thread must get the lock
+# from the computing thread for every piece of Python it runs — accepting the
+# connection, parsing the request, writing the answer — and a thread waiting for the
+# lock gets it only after the *switch interval* (`sys.getswitchinterval()`) has passed.
+# The separate process has an interpreter (and a GIL) of its own.
+
+# %%
+print(f"switch interval: {sys.getswitchinterval() * 1000:.0f} ms")
+
+PERIOD = 0.02
+ENDPOINTS = {"in the worker": in_worker_port, "separate process": health.port}
+
+
+def probe_both(stop, ticks=None):
+    """Probe both endpoints every PERIOD s until ``stop`` is set (or ``ticks`` rounds)."""
+    rows, started, tick = [], time.perf_counter(), 0
+    while not stop.is_set() and (ticks is None or tick < ticks):
+        for where, port in ENDPOINTS.items():
+            answer = probe(port)
+            rows.append({"where": where, "at": answer.at, "ms": answer.seconds * 1000,
+                         "status": answer.status})
+        tick += 1
+        stop.wait(max(0.0, started + tick * PERIOD - time.perf_counter()))  # keep the pace
+    return rows
+
+
+idle = probe_both(threading.Event(), ticks=25)  # the worker has nothing to do
+
+
+async def probe_while_computing(n):
+    """Enqueue fibonacci_workflow(n), probe until it is done; return probes and step row."""
+    handle = await lab.client.enqueue_async(fc.enqueue_options(), n)
+    stop = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        probing = pool.submit(probe_both, stop)
+        result = await handle.get_result(polling_interval_sec=0.02)
+        stop.set()
+        rows = probing.result()
+    (step,) = fc.step_rows(lab.client, [handle.workflow_id])
+    return result, rows, step
+
+
+N = 34
+result, busy, step = await probe_while_computing(N)
+print(f"fib({N}) = {result[1]}, computed in {result[2]:.2f} s; {len(busy) // 2} probe pairs")
+
+# %%
+import statistics
+
+
+def ms(rows, where, during=None):
+    """Latencies (ms) of one endpoint, optionally only probes sent during a step."""
+    return [r["ms"] for r in rows if r["where"] == where
+            and (during is None or during["start"] <= r["at"] <= during["end"])]
+
+
+def summary(values):
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[int(0.95 * (len(ordered) - 1))]
+
+
+figures = []
+for label, rows, during in (("idle", idle, None), (f"computing fib({N})", busy, step)):
+    for where in ENDPOINTS:
+        values = ms(rows, where, during)
+        median, p95 = summary(values)
+        figures.append({"worker": label, "endpoint": where, "probes": len(values),
+                        "median ms": median, "p95 ms": p95, "max ms": max(values)})
+table(figures)
+
+# %%
+import matplotlib.pyplot as plt
+
+t0 = step["start"]
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained",
+                                  gridspec_kw={"width_ratios": [2.3, 1]})
+left.axvspan(0, step["end"] - t0, color="0.92", label=f"fib({N}) computing")
+for where, marker in zip(ENDPOINTS, "o^"):
+    rows = [r for r in busy if r["where"] == where]
+    left.plot([r["at"] - t0 for r in rows], [r["ms"] for r in rows], marker, ms=4, label=where)
+left.set(yscale="log", xlabel="seconds since the step started", ylabel="probe latency (ms)",
+         title="GET /health while the worker computes")
+left.legend(fontsize=8, loc="upper right")
+right.boxplot([ms(busy, where, step) for where in ENDPOINTS], showfliers=True)
+right.set_xticks([1, 2], list(ENDPOINTS))
+right.set(yscale="log", ylabel="ms", title="during the computation")
+for ax in (left, right):
+    ax.grid(True, which="both", alpha=0.3)
+
+# %% [markdown]
+# **Check:** while the worker computes, the separate health process answers many times
+# faster than the worker's own endpoint (median); at rest both are fast, so the slowdown
+# comes from the computation, not from the endpoint.
+
+# %%
+busy_inside, busy_separate = (summary(ms(busy, w, step))[0] for w in ENDPOINTS)
+idle_inside = summary(ms(idle, "in the worker"))[0]
+print(f"median while computing: in the worker {busy_inside:.1f} ms, "
+      f"separate process {busy_separate:.2f} ms ({busy_inside / busy_separate:.0f}x)")
+assert len(ms(busy, "separate process", step)) >= 10  # enough probes during the step
+assert all(r["status"] == 200 for r in idle + busy)
+assert busy_inside > 3 * busy_separate
+assert busy_inside > 2 * idle_inside
+
+# %% [markdown]
+# Each answer from inside the worker needs the lock several times (to accept the
+# connection, read the request, write the answer), and each time it waits about one
+# switch interval for the computing thread to let go: a few multiples of 5 ms, more at
+# the tail. An endpoint that looks fine in a quick test at rest is an order of magnitude
+# slower under load — and a probe with a short timeout would report a busy, perfectly
+# healthy worker as down. Worse, it can only ever say "I am alive": a dead worker
+# answers nothing at all. Those are the two reasons for the split.
+
+# %% [markdown]
+# ## Kill the worker
+#
+# Next, a real `SIGKILL` in the middle of a workflow. The worker runs
+# `fibonacci_steps_workflow(24, step_seconds=0.04)` — 23 steps, each recorded in DBOS —
+# and we kill it after eight steps. Watch for three things:
+#
+# 1. the health process keeps answering, and says the worker is dead (a zombie until
+#    its parent — the supervisor — collects its exit status, then gone);
+# 2. the supervisor restarts it after its `restart_delay` (0.3 s here) with the same
+#    executor id, and the health process follows the new pid;
+# 3. the new worker recovers the workflow, which completes without re-running the steps
+#    that were already done.
+
+# %%
+def watch_health(stop, answers):
+    """Probe the health process every PERIOD s until ``stop`` is set."""
+    while not stop.wait(PERIOD):
+        answers.append(health.probe())
+
+
+handle = await lab.client.enqueue_async(
+    fc.enqueue_options("fibonacci_steps_workflow"), 24, step_seconds=0.04
+)
+wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 8, 30, "eight steps")
+answers, stop_watching = [], threading.Event()
+with ThreadPoolExecutor(1) as pool:
+    watcher = pool.submit(watch_health, stop_watching, answers)
+    wait_for(lambda: len(answers) >= 5, 10, "a few probes of the live worker")
+    old_pid = worker.pid
+    killed_at = time.time()
+    os.kill(old_pid, signal.SIGKILL)  # what `kill -9` does
+    reported_dead = wait_for(
+        lambda: (a := health.probe()).worker.get("pid") == old_pid and not a.worker["alive"] and a,
+        5, "the health process to see the worker die",
+    )
+    supervisor.wait_running(restarts=1, timeout=60)
+    recovered = await handle.get_result(polling_interval_sec=0.02)
+    wait_for(lambda: answers[-1].healthy, 10, "a healthy answer from the new worker")
+    stop_watching.set()
+    watcher.result()
+
+print("after the kill:", reported_dead.status, reported_dead.worker)
+print("result:", recovered, "| new worker pid:", worker.pid)
+table([{"at": time.strftime("%H:%M:%S", time.localtime(e.at)) + f".{int(e.at % 1 * 1000):03d}",
+        "event": e.kind, "pid": e.pid, "note": e.note} for e in supervisor.events])
+
+# %% [markdown]
+# The timeline below is drawn from the side-channel record of every step execution
+# (which process ran which step, when) and from the health answers collected meanwhile.
+
+# %%
+runs = lab.executions(handle.workflow_id)
+first_resumed = min(r["at"] for r in runs if r["pid"] == worker.pid)
+ready_again = next(e.at for e in supervisor.events if e.kind == "ready" and e.pid == worker.pid)
+
+
+def health_label(answer):
+    if answer.healthy:
+        return f"healthy (pid {answer.worker['pid']})"
+    state = "not ready" if answer.worker.get("alive") else answer.worker.get("state")
+    return f"{state} (pid {answer.worker.get('pid')})"
+
+
+labels = list(dict.fromkeys(health_label(a) for a in answers))
+fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), sharex=True, layout="constrained",
+                                  gridspec_kw={"height_ratios": [2, 1.2]})
+for pid, marker in ((old_pid, "o"), (worker.pid, "s")):
+    mine = [r for r in runs if r["pid"] == pid]
+    top.plot([r["at"] - killed_at for r in mine], [r["step"] for r in mine], marker, ms=4,
+             label=f"step run by pid {pid}")
+top.set(ylabel="step index", title="fibonacci_steps_workflow(24): killed, restarted, resumed")
+bottom.plot([a.at - killed_at for a in answers], [labels.index(health_label(a)) for a in answers],
+            "|", ms=12)
+bottom.set_yticks(range(len(labels)), labels)
+bottom.set(xlabel="seconds since the SIGKILL", title="what GET /health said")
+for ax in (top, bottom):
+    ax.axvline(0, color="red", ls="--", label="SIGKILL")
+    ax.axvline(ready_again - killed_at, color="green", ls="--", label="new worker ready")
+    ax.grid(True, alpha=0.3)
+top.legend(fontsize=8, loc="lower center")
+print(f"kill → new worker ready: {ready_again - killed_at:.2f} s; "
+      f"kill → first resumed step: {first_resumed - killed_at:.2f} s")
+
+# %% [markdown]
+# **Check:** the health process answered every probe and stayed the same process; after
+# the kill it reported the old worker dead (and never healthy again); the old worker was
+# reaped (no zombie left); the supervisor restarted it once, with the same executor id;
+# the workflow completed with the right result, and no step that had finished before
+# the kill ran again (only the one in flight may have).
+
+# %%
+from collections import Counter
+
+import psutil
+
+
+def reaped(pid):
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_DEAD
+    except psutil.NoSuchProcess:
+        return True
+
+
+assert all(a.status in (200, 503) and a.body["pid"] == health.pid for a in answers)
+assert reported_dead.status == 503 and reported_dead.worker["state"] in ("zombie", "gone")
+assert not any(a.healthy and a.worker["pid"] == old_pid for a in answers if a.at > killed_at)
+assert reaped(old_pid)
+assert supervisor.restarts == 1 and supervisor.crashes[-1].code == -signal.SIGKILL
+assert answers[-1].worker["pid"] == worker.pid != old_pid
+assert answers[-1].worker["executor_id"] == "worker"
+assert recovered == (24, 46368)
+assert fc.workflow_rows(lab.client, [handle.workflow_id])[0]["executor_id"] == "worker"
+counts = Counter(r["step"] for r in runs)
+assert sorted(counts) == list(range(2, 25)) and sum(counts.values()) - len(counts) <= 1
+done_before = {r["step"] for r in runs if r["pid"] == old_pid}
+assert len(done_before) >= 8 and {r["pid"] for r in runs} == {old_pid, worker.pid}
+
+# %% [markdown]
+# ## A stop is not a crash
+#
+# We are done with this worker. Stopping it *through its supervisor* ends the supervision
+# first and then sends SIGTERM: the worker finishes what it was doing and exits 0, and it
+# is not restarted. The health process stays up and reports that there is no worker.
+
+# %%
+print("worker exit code:", supervisor.stop(), "| supervisor:", supervisor.state)
+after_stop = health.probe()
+print(after_stop.status, after_stop.worker)
+
+# %%
+assert supervisor.state == "stopped" and worker.returncode == 0 and supervisor.restarts == 1
+assert after_stop.status == 503 and after_stop.worker["alive"] is False
+assert after_stop.body["pid"] == health.pid and health.alive
+
+# %% [markdown]
+# ## When restarting cannot help: the supervisor gives up
+#
+# A restart helps when the crash was bad luck. It does not when the crash comes back every
+# time: a workflow whose step crashes the process (`crash_every_time=True`) is recovered by
+# every new worker — and kills it again. This is the original experiment's `ex2.py`.
+# DBOS itself stops recovering such a workflow only after its `max_recovery_attempts`
+# (notebook 05); a supervisor must not loop until then. Ours allows `max_crashes=3`
+# within `window_sec=60` and then stops with a message that says why.
+#
+# (The worker above had to be stopped first: in DBOS 3.4 a server takes work from
+# *every* queue registered in the system database, not only from the one it registered
+# itself — only `DBOS.listen_queues([...])` before launch narrows that down — so a
+# second, healthy worker would have taken the poison pill too.)
+
+# %%
+poison = lab.server("poison")
+poison_supervisor = Supervisor(poison, max_crashes=3, window_sec=60).start()
+poison_handle = await lab.client.enqueue_async(
+    fc.enqueue_options("fibonacci_steps_workflow"), 8, crash_at=4, crash_every_time=True
+)
+print("supervisor:", poison_supervisor.wait_finished(timeout=90))
+print(poison_supervisor.message)
+
+# %% [markdown]
+# **Check:** the supervisor gave up after exactly three crashes (two restarts), each one a
+# SIGKILL at step 4; the worker is not running; the workflow is still `PENDING` — nobody
+# finished it, nobody lost it.
+
+# %%
+poison_status = await poison_handle.get_status()
+assert poison_supervisor.state == "gave-up" and poison_supervisor.restarts == 2
+assert [e.code for e in poison_supervisor.crashes] == [-signal.SIGKILL] * 3
+assert "crashed 3 times within 60 s" in poison_supervisor.message
+assert not poison.alive
+assert poison_status.status == "PENDING"
+assert Counter(r["step"] for r in lab.executions(poison_handle.workflow_id))[4] == 3
+assert {r["pid"] for r in lab.executions(poison_handle.workflow_id)} == {
+    e.pid for e in poison_supervisor.crashes
+}
+
+# %% [markdown]
+# A worker that cannot even start — here a typo in an option — ends the same way, only
+# faster. `start()` waits for the worker to be ready, so it raises the supervisor's
+# message (this cell fails on purpose):
+
+# %% tags=raises-exception
+typo = Supervisor(lab.server("typo", extra_args=["--polling-interval", "0"]), max_crashes=3)
+typo.start()
+
+# %%
+assert typo.state == "gave-up" and [e.code for e in typo.crashes] == [2, 2, 2]
+assert "--polling-interval: must be > 0" in typo.message
+
+# %% [markdown]
+# The way out of a poison pill is a decision, not another restart: fix the code, or
+# cancel the workflow. Cancelled, it is no longer recovered, and a new supervisor keeps
+# the `poison` worker up:
+
+# %%
+await lab.client.cancel_workflow_async(poison_handle.workflow_id)
+poison_supervisor = Supervisor(poison, max_crashes=3, window_sec=60).start()
+print((await poison_handle.get_status()).status, poison_supervisor)
+
+# %%
+assert (await poison_handle.get_status()).status == "CANCELLED"
+assert poison_supervisor.state == "running" and poison.alive
+
+# %% [markdown]
+# ## Exercise
+#
+# The `poison` worker is up again under its new supervisor. A SIGKILL is a crash and gets
+# a restart; SIGTERM, as you saw, is a request to stop — but that was sent *by the
+# supervisor*. What if someone else sends it? Send the `poison` worker a **SIGTERM**
+# yourself (`os.kill(poison.pid, signal.SIGTERM)`), wait until the supervisor has
+# finished (`poison_supervisor.wait_finished()`), and find out: is the worker restarted?
+# What do `poison_supervisor.state`, `.restarts` and `.message` say, and the worker's exit
+# code? Check your answer with asserts.
+
+# %%
+# Your code here
+
+# %% solution
+stopped_pid = poison.pid
+os.kill(stopped_pid, signal.SIGTERM)  # a graceful stop: the worker exits 0
+print(poison_supervisor.wait_finished(timeout=30), "|", poison_supervisor.message)
+assert poison_supervisor.state == "exited" and poison_supervisor.restarts == 0
+assert not poison.alive and poison.returncode == 0  # stopped on request: not restarted
+assert not poison_supervisor.crashes
+
+# %% [markdown]
+# ## Summary
+#
+# * A health endpoint belongs in a **process of its own**: inside a CPU-bound Python
+#   worker its thread waits for the GIL, so probes answer many times slower exactly when
+#   the worker is busy — and a dead worker cannot answer at all.
+# * The health process reports on the worker from the outside: its pid (followed through
+#   a pid file across restarts), alive (a zombie is not), ready (its ready line). It
+#   listens on 127.0.0.1 and a free port, and survives bad clients.
+# * A **supervisor** restarts a crashed worker with the **same executor id**, so DBOS
+#   resumes the interrupted workflow after its last completed step. It leaves a worker
+#   that was asked to stop alone, and gives up — with a clear message — when crashes
+#   come too fast: a poison-pill workflow or a worker that cannot start. The way out of
+#   a poison pill is a decision (fix the code, cancel the workflow), not another restart.
+# * The same supervisor runs outside a notebook: `python -m fiblab.supervisor
+#   --executor-id worker --health-port 0`.
+#
+# **Next:** [07 · Class-based variants](07_class_based_variants.ipynb) — the designs that
+# look natural and fail under exactly these crashes.
+
+# %%
+lab.close()  # stops every worker and the health process this notebook started

@@ -1,0 +1,417 @@
+"""Build the workshop handouts: every notebook executed, in an instructor and a student edition.
+
+Usage::
+
+    python tools/handouts.py [--out handouts/] [--only 01,02] [--timeout 300]
+
+What it writes (``--out``, default ``handouts/``)::
+
+    index.html                 the series in order: objectives, time, links to both editions
+    instructor/NN_name.html    executed on the embedded SQLite default, solutions included
+    instructor/NN_name.ipynb   the same executed notebook
+    student/NN_name.ipynb      ready to hand out: solutions emptied, no outputs
+    student/NN_name.html       the same, to read in a browser
+    student/00_index.ipynb     the index notebook, so the navigation links work in JupyterLab
+
+Every HTML page is self-contained (plots and CSS inline, no script or font from the
+network), and its previous / index / next links point at the other HTML pages.
+
+Each notebook runs in a fresh kernel whose working directory is ``notebooks/`` (so its
+scratch folder is ``notebooks/scratch/NN_name``, or ``$FIBLAB_SCRATCH_ROOT/NN_name`` when
+that is set, as the tests do), with ``FIBLAB_DATABASE_URL`` removed from the
+environment: handouts always show the embedded SQLite default. A notebook that
+fails still gets its (partial) handout, and the command exits with status 1.
+
+Which cells are solutions comes from the ``solution`` cell tag that
+``tools/build_notebooks.py`` sets for ``# %% solution`` cells, never from the text.
+``--only`` builds a subset (numbers or names); links to notebooks outside it dangle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import html
+import os
+import platform
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import jinja2
+import nbformat
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+from nbconvert.filters import markdown2html
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_notebooks import NOTEBOOKS, Entry, describe, index_notebook, notebooks  # noqa: E402
+
+REPO = NOTEBOOKS.parent
+NAV_IDS = ("nav-top", "nav-bottom")
+SOLUTION_TAG = "solution"
+PLACEHOLDER = "# Your code here"
+DATABASE_URL_ENV = "FIBLAB_DATABASE_URL"
+
+# The lab template, minus everything it would fetch from a CDN (require.js, MathJax,
+# mermaid), plus a banner, labels for solution / failing-on-purpose cells, and a
+# marker class on error outputs (the browser test looks for it).
+TEMPLATE = r"""
+{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_css -%}
+<style type="text/css">
+/* code shown by show_source() is HTML output: keep it monospaced, as in JupyterLab */
+.jp-OutputArea-output.jp-RenderedHTMLCommon pre { font-family: var(--jp-code-font-family); }
+main { max-width: 1100px; margin: 0 auto; }
+.fiblab-banner { font: 14px/1.4 system-ui, sans-serif; margin: 12px 0 4px; padding: 8px 12px;
+  border-radius: 6px; background: #eef3fb; border: 1px solid #c9d8f0; }
+.fiblab-banner a { color: #0550ae; }
+.fiblab-banner .links a { margin-right: 1.5em; }
+.fiblab-banner .edition { font-weight: 600; margin-right: 1em; }
+.celltag_solution, .celltag_raises-exception { position: relative; }
+.celltag_solution > .jp-Cell-inputWrapper { border-left: 4px solid #2e7d32; }
+.celltag_raises-exception > .jp-Cell-inputWrapper { border-left: 4px solid #c62828; }
+.celltag_solution::before, .celltag_raises-exception::before {
+  font: 11px system-ui, sans-serif; color: #fff; padding: 1px 6px; border-radius: 3px;
+  position: absolute; right: 4px; top: 2px; z-index: 1; }
+.celltag_solution::before { content: "{{ resources.fiblab_solution_label }}";
+  background: #2e7d32; }
+.celltag_raises-exception::before { content: "fails on purpose"; background: #c62828; }
+@media print { .fiblab-banner { display: none; } }
+</style>
+{%- endblock html_head_css -%}
+{%- block body_header -%}
+{{ super() }}
+<div class="fiblab-banner">{{ resources.fiblab_banner }}</div>
+{%- endblock body_header -%}
+{% block error -%}
+<div class="fiblab-error" data-ename="{{ output.ename | escape_html }}">
+{{ super() }}
+</div>
+{%- endblock error %}
+"""
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+# Relative links to notebooks (``02_queues.ipynb``, ``02_queues.ipynb#part``).
+NOTEBOOK_LINK = re.compile(
+    r'href="(?![A-Za-z][A-Za-z0-9+.-]*:|/|#)(?P<path>[^"#?]+)\.ipynb(?P<fragment>#[^"]*)?"'
+)
+
+
+@dataclass
+class Handout:
+    """One notebook's way through the build."""
+
+    stem: str
+    entry: Entry
+    source: nbformat.NotebookNode
+    seconds: float = 0.0
+    error: str | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def select(only: str | None) -> list[Path]:
+    """The series' notebooks, in order; ``only`` keeps those whose number or name is listed."""
+    paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    paths = [p for p in paths if p.stem != "00_index"]
+    if not only:
+        return paths
+    wanted = [w.strip() for w in only.split(",") if w.strip()]
+    chosen = [p for p in paths if any(p.stem == w or p.stem.split("_")[0] == w for w in wanted)]
+    missing = [w for w in wanted if not any(p.stem == w or p.stem[:2] == w for p in chosen)]
+    if missing:
+        raise SystemExit(f"--only: no notebook matches {', '.join(missing)}")
+    return chosen
+
+
+def load(path: Path) -> Handout:
+    nb = nbformat.read(path, as_version=4)
+    body = copy.copy(nb)
+    body.cells = [c for c in nb.cells if c.get("id") not in NAV_IDS]
+    return Handout(path.stem, describe(path.stem, body), nb)
+
+
+def warn_if_stale(handouts: list[Handout]) -> None:
+    """Say so if a notebook differs from what its source in notebooks/src would build."""
+    built = {path.stem: nb for path, nb in notebooks().items()}
+    for handout in handouts:
+        fresh = built.get(handout.stem)
+        if fresh is not None and nbformat.writes(fresh) != nbformat.writes(handout.source):
+            print(
+                f"warning: notebooks/{handout.stem}.ipynb is out of date with "
+                f"notebooks/src/{handout.stem}.py (run `make notebooks`); using the .ipynb"
+            )
+
+
+def execute(handout: Handout, timeout: int) -> nbformat.NotebookNode:
+    """Run the notebook in a fresh kernel (cwd notebooks/, embedded SQLite); keep going on error."""
+    nb = copy.deepcopy(handout.source)
+    env = {k: v for k, v in os.environ.items() if k != DATABASE_URL_ENV}
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    started = time.perf_counter()
+    try:
+        client.execute(env=env)
+    except Exception as error:  # CellExecutionError, a dead kernel, a timeout
+        text = ANSI_ESCAPE.sub("", str(error)).strip()
+        last_line = (text.splitlines() or [""])[-1]
+        handout.error = f"{type(error).__name__}: {last_line}"
+        for cell in nb.cells:  # name the cell, as a person would look for it
+            if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
+                failed = [o for o in cell.outputs if o.output_type == "error"]
+                if failed:
+                    handout.error = f"cell {cell.id}: {failed[0].ename}: {failed[0].evalue}"
+                    break
+        handout.error = handout.error[:300]
+    handout.seconds = time.perf_counter() - started
+    # As JupyterLab shows them: consecutive prints merged, a "\r" progress line overwritten.
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    return nb
+
+
+def student_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Solution cells emptied to the placeholder and shown; every output cleared."""
+    student = copy.deepcopy(nb)
+    for cell in student.cells:
+        if cell.cell_type != "code":
+            continue
+        cell.outputs = []
+        cell.execution_count = None
+        if SOLUTION_TAG in cell.metadata.get("tags", []):
+            cell.source = PLACEHOLDER
+            jupyter = cell.metadata.get("jupyter", {})
+            jupyter.pop("source_hidden", None)
+            if not jupyter:
+                cell.metadata.pop("jupyter", None)
+    return student
+
+
+def relink(page: str, index_href: str) -> str:
+    """Point notebook links at the HTML handouts (the index notebook at ``index_href``)."""
+
+    def replace(match: re.Match[str]) -> str:
+        path, fragment = match["path"], match["fragment"] or ""
+        if Path(path).name == "00_index":
+            return f'href="{index_href}{fragment}"'
+        return f'href="{path}.html{fragment}"'
+
+    return NOTEBOOK_LINK.sub(replace, page)
+
+
+def exporter() -> HTMLExporter:
+    loader = jinja2.DictLoader({"fiblab_handout.html.j2": TEMPLATE})
+    html_exporter = HTMLExporter(template_name="lab", embed_images=True, extra_loaders=[loader])
+    html_exporter.template_file = "fiblab_handout.html.j2"
+    return html_exporter
+
+
+SOLUTION_LABELS = {
+    "instructor": "solution (emptied in the student edition)",
+    "student": "your solution",
+}
+
+
+def to_html(
+    html_exporter: HTMLExporter, nb: nbformat.NotebookNode, edition: str, handout: Handout
+) -> str:
+    """One self-contained page; links to other notebooks point at their HTML handouts."""
+    resources = {
+        "metadata": {"name": handout.entry.title, "path": str(NOTEBOOKS)},
+        "fiblab_banner": banner(edition, handout),
+        "fiblab_solution_label": SOLUTION_LABELS[edition],
+    }
+    page, _ = html_exporter.from_notebook_node(nb, resources=resources)
+    return relink(page, "../index.html")
+
+
+def banner(edition: str, handout: Handout) -> str:
+    other = "student" if edition == "instructor" else "instructor"
+    if edition == "instructor":
+        state = (
+            f"executed in {handout.seconds:.0f} s on the embedded SQLite default, "
+            f"{time.strftime('%Y-%m-%d')}; solutions shown"
+        )
+        if handout.error:
+            state += f" — <strong>FAILED: {html.escape(handout.error)}</strong>"
+    else:
+        state = (
+            "solutions removed, not executed: open "
+            f'<a href="{handout.stem}.ipynb">{handout.stem}.ipynb</a> in JupyterLab and run it'
+        )
+    return (
+        f'<span class="edition">{edition.capitalize()} edition</span>{state}<br>'
+        '<span class="links"><a href="../index.html">All handouts</a>'
+        f'<a href="../{other}/{handout.stem}.html">{other.capitalize()} edition of this page</a>'
+        "</span>"
+    )
+
+
+INDEX_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>fiblab handouts</title>
+<style>
+body {{ font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328;
+  max-width: 1100px; margin: 24px auto; padding: 0 16px; }}
+h1 {{ font-size: 26px; margin-bottom: 4px; }}
+.meta {{ color: #57606a; font-size: 13px; }}
+table {{ border-collapse: collapse; width: 100%; margin-top: 16px; }}
+th, td {{ text-align: left; vertical-align: top; padding: 8px 10px;
+  border-bottom: 1px solid #d0d7de; }}
+th {{ background: #f6f8fa; }}
+td p {{ margin: 0; }}
+td.time, td.links {{ white-space: nowrap; }}
+code {{ background: #f6f8fa; padding: 0 3px; border-radius: 3px; font-size: 90%; }}
+.failed {{ color: #c62828; font-weight: 600; }}
+</style>
+</head>
+<body>
+<h1>fiblab · durable execution with DBOS, made visible</h1>
+<p class="meta">Workshop handouts, built {date} in {seconds:.0f} s with dbos {dbos},
+Python {python}; every notebook executed on the embedded SQLite default.</p>
+<p>Run the notebooks in order; each starts from a clean slate of its own.
+The <strong>instructor</strong> edition is executed and shows the solutions; the
+<strong>student</strong> edition has the solutions emptied and no outputs: hand out the
+<code>student/</code> folder's <code>.ipynb</code> files (they need the <code>fiblab</code>
+package: <code>make lab</code> in the repository).</p>
+<table id="handouts">
+<thead><tr><th>notebook</th><th>you will be able to</th><th>time</th>
+<th>instructor</th><th>student</th></tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+INDEX_ROW = """<tr id="{stem}">
+<td><a href="instructor/{stem}.html">{title}</a></td>
+<td>{objectives}</td>
+<td class="time">{time}</td>
+<td class="links"><a href="instructor/{stem}.html">HTML</a> · \
+<a href="instructor/{stem}.ipynb">executed .ipynb</a><br>{status}</td>
+<td class="links"><a href="student/{stem}.ipynb">.ipynb</a> · \
+<a href="student/{stem}.html">HTML</a></td>
+</tr>"""
+
+
+def index_page(handouts: list[Handout], seconds: float) -> str:
+    rows = []
+    for h in handouts:
+        status = (
+            f'<span class="failed">FAILED: {html.escape(h.error)}</span>'
+            if h.error
+            else f"ran in {h.seconds:.0f} s"
+        )
+        rows.append(
+            INDEX_ROW.format(
+                stem=h.stem,
+                title=html.escape(h.entry.title),
+                objectives=markdown2html(h.entry.objectives).strip(),
+                time=html.escape(h.entry.time),
+                status=status,
+            )
+        )
+    return INDEX_PAGE.format(
+        date=time.strftime("%Y-%m-%d %H:%M"),
+        seconds=seconds,
+        dbos=version("dbos"),
+        python=platform.python_version(),
+        rows="\n".join(rows),
+    )
+
+
+def write(path: Path, text: str, handout: Handout | None = None) -> None:
+    path.write_text(text, encoding="utf-8")
+    if handout is not None:
+        handout.files[f"{path.parent.name}/{path.name}"] = path
+
+
+def size(nbytes: int) -> str:
+    return f"{nbytes / 1024:.0f} KB" if nbytes < 1024 * 1024 else f"{nbytes / 1024**2:.1f} MB"
+
+
+def build(out: Path, only: str | None = None, timeout: int = 300) -> list[Handout]:
+    """Build every selected handout into ``out``; returns them (``error`` set on failure)."""
+    started = time.perf_counter()
+    handouts = [load(path) for path in select(only)]
+    if not handouts:
+        raise SystemExit("no notebook found in notebooks/")
+    warn_if_stale(handouts)
+    instructor, student = out / "instructor", out / "student"
+    for folder in (instructor, student):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    html_exporter = exporter()
+    for handout in handouts:
+        print(f"{handout.stem}: executing …", flush=True)
+        executed = execute(handout, timeout)
+        write(instructor / f"{handout.stem}.ipynb", nbformat.writes(executed) + "\n", handout)
+        page = to_html(html_exporter, executed, "instructor", handout)
+        write(instructor / f"{handout.stem}.html", page, handout)
+        handed_out = student_edition(handout.source)
+        write(student / f"{handout.stem}.ipynb", nbformat.writes(handed_out) + "\n", handout)
+        page = to_html(html_exporter, handed_out, "student", handout)
+        write(student / f"{handout.stem}.html", page, handout)
+        sizes = ", ".join(f"{name} {size(p.stat().st_size)}" for name, p in handout.files.items())
+        outcome = f"FAILED ({handout.error})" if handout.error else "ok"
+        print(
+            f"{handout.stem}: {outcome}, executed in {handout.seconds:.1f} s; {sizes}", flush=True
+        )
+    index = index_notebook([h.entry for h in handouts])
+    write(student / "00_index.ipynb", nbformat.writes(index) + "\n")
+    seconds = time.perf_counter() - started
+    write(out / "index.html", index_page(handouts, seconds))
+    report(out, handouts, seconds)
+    return handouts
+
+
+def report(out: Path, handouts: list[Handout], seconds: float) -> None:
+    def total(pattern: str) -> int:
+        return sum(p.stat().st_size for p in out.glob(pattern) if p.is_file())
+
+    executing = sum(h.seconds for h in handouts)
+    print(
+        f"built {len(handouts)} handouts in {seconds:.1f} s "
+        f"({executing:.1f} s executing notebooks) into {out}"
+    )
+    print(
+        f"sizes: instructor {size(total('instructor/*'))} "
+        f"(HTML {size(total('instructor/*.html'))}), "
+        f"student {size(total('student/*'))} (.ipynb {size(total('student/*.ipynb'))}), "
+        f"index {size(total('index.html'))}; total {size(total('**/*'))}"
+    )
+    print(f"open {out / 'index.html'}")
+    failed = [h for h in handouts if h.error]
+    for h in failed:
+        print(f"FAILED: {h.stem}: {h.error}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "handouts", help="output folder")
+    parser.add_argument("--only", help="comma-separated notebook numbers or names (e.g. 01,02)")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds per cell (300)")
+    args = parser.parse_args(argv)
+    handouts = build(args.out.resolve(), args.only, args.timeout)
+    return 1 if any(h.error for h in handouts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
