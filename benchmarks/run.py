@@ -92,10 +92,15 @@ def bench_throughput(trials: int, label: str) -> dict[str, float]:
     ns = [n] * 20
     baseline = median_of(trials, lambda: pool_seconds(ns))
     results = {"job n": n, "ProcessPoolExecutor(2) s": baseline}
-    settings = {"fiblab (0.1 s)": 0.1, "DBOS default (1.0 s)": DBOS_DEFAULT_POLLING}
-    for name, interval in settings.items():
+    settings = {
+        "fiblab (0.1 s)": (0.1, []),
+        "fiblab (0.1 s) + prefetch 1": (0.1, ["--prefetch", "1"]),
+        "fast polling (0.02 s)": (0.02, []),
+        "DBOS default (1.0 s)": (DBOS_DEFAULT_POLLING, []),
+    }
+    for name, (interval, extra) in settings.items():
         with Lab(f"bench-throughput-{label}") as lab:
-            group = lab.start_servers(["a", "b"], polling_interval=interval)
+            group = lab.start_servers(["a", "b"], polling_interval=interval, extra_args=extra)
             servers_seconds(lab, [1, 1])  # warm: first dequeue after launch
             seconds = median_of(trials, lambda lab=lab: servers_seconds(lab, ns))
             idle = max(idle_cpu_percent(server.pid) for server in group)

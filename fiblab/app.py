@@ -15,10 +15,13 @@ Two workflows:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -39,9 +42,31 @@ EXECUTIONS_FILE = "step-executions.log"
 @DBOS.step()
 def compute_fibonacci(n: int) -> tuple[int, int, float]:
     """Compute fib(n) recursively (CPU-bound); return ``(n, fib(n), seconds)``."""
-    started = time.perf_counter()
-    value = fib_recursive(n)
-    return n, value, time.perf_counter() - started
+    with _cpu_slot():
+        started = time.perf_counter()
+        value = fib_recursive(n)
+        return n, value, time.perf_counter() - started
+
+
+# A server started with ``--prefetch`` takes more workflows than it computes at once:
+# the extra ones wait here, so the next computation starts the moment one ends instead
+# of at the queue's next poll. None: no limit (the default).
+_cpu_slots: threading.Semaphore | None = None
+
+
+def set_cpu_slots(slots: int | None) -> None:
+    """Let at most ``slots`` CPU-bound steps of this process compute at the same time."""
+    global _cpu_slots
+    _cpu_slots = threading.Semaphore(slots) if slots else None
+
+
+@contextlib.contextmanager
+def _cpu_slot() -> Iterator[None]:
+    if _cpu_slots is None:
+        yield
+        return
+    with _cpu_slots:
+        yield
 
 
 @DBOS.workflow()

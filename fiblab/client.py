@@ -79,6 +79,9 @@ def migrate(database_url: str, timeout: float = 30.0) -> None:
     DBOS's migration helper reports a failure by printing it and exiting; this turns
     that into a ``RuntimeError`` that names the (masked) database.
     """
+    sqlite_file = config.sqlite_path(database_url)
+    if sqlite_file is not None:  # DBOS creates the file, not the folder it goes in
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout
     while True:
         try:

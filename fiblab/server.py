@@ -62,7 +62,16 @@ def build_parser(
         "--worker-concurrency",
         type=_concurrency,
         default=1,
-        help="workflows this server runs at once; 'none' for no limit (default: %(default)s)",
+        help="workflows one server runs at once; stored with the queue in the database, so the "
+        "server started last sets it for every server on the queue; 'none' for no limit "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--prefetch",
+        type=_non_negative_int,
+        default=0,
+        help="take this many workflows beyond --worker-concurrency, to start the next "
+        "fibonacci_workflow the moment one ends instead of at the next poll (default: 0)",
     )
     parser.add_argument(
         "--polling-interval",
@@ -220,17 +229,21 @@ def main(
 
     from . import app
 
+    taken = args.worker_concurrency
+    if args.prefetch and taken is not None:
+        app.set_cpu_slots(taken)  # compute `taken` at once; the prefetched ones wait
+        taken += args.prefetch
     app.launch(
         args.database_url,
         args.executor_id,
         queue=args.queue,
-        worker_concurrency=args.worker_concurrency,
+        worker_concurrency=taken,
         polling_interval_sec=args.polling_interval,
         log_level=args.log_level,
     )
     log(
         f"{READY_PREFIX} executor_id={args.executor_id} pid={os.getpid()} ppid={parent_pid} "
-        f"queue={args.queue} worker_concurrency={args.worker_concurrency} "
+        f"queue={args.queue} worker_concurrency={args.worker_concurrency} prefetch={args.prefetch} "
         f"polling_interval={args.polling_interval}"
     )
     if health is not None:

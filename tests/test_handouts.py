@@ -209,7 +209,10 @@ class WebSocket:
         return json.loads(text)
 
     def close(self) -> None:
-        self.connection.close()
+        async def close_inside_the_loop() -> None:  # tornado needs a running loop here
+            self.connection.close()
+
+        self.loop.run_until_complete(close_inside_the_loop())
         self.loop.close()
 
 

@@ -5,15 +5,15 @@ Each module defines its workflows at import time and, run as
 :func:`fiblab.server.main` (same options as ``python -m fiblab.server``):
 
 * ``memo_instance``     – a memoising calculator *instance* (``self.memo``) vs. state
-  rebuilt in workflow code (notebook 07, part 1).
+  rebuilt in workflow code (notebook 07, section 1).
 * ``plain_class``       – a plain class created inside the workflow; a step that crashes
-  the process every time → crash loop (notebook 07, part 2).
+  the process every time → crash loop (notebook 07, section 3).
 * ``instance_argument`` – an object with credentials passed as a workflow argument vs.
-  identifiers + a secret read inside a step (notebook 07, part 3).
+  identifiers + a secret read inside a step (notebook 07, section 4).
 * ``completion_order``  – steps called in the order they happen to finish vs. in a fixed
   order (notebook 08, part 1 and 3).
 * ``workflow_in_step``  – a workflow started from inside a step vs. from workflow code
-  (notebook 08, part 2).
+  (notebook 08, section 2).
 
 Workflow names are distinct across modules, so a notebook kernel may import them all (to
 show their source) next to :mod:`fiblab.app`.

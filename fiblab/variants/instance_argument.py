@@ -1,8 +1,8 @@
-"""Notebook 07, part 3: an object with credentials passed as a workflow argument, and the fix.
+"""Notebook 07, section 4: an object with credentials passed as a workflow argument, and the fix.
 
 ``fetcher_workflow(fetcher, n)`` takes a ``Fetcher`` that carries a user name and a
 password (the original experiment's ``ex3.py``). DBOS stores every workflow argument in
-the system database, pickled: the password sits in the ``workflow_status`` row, readable
+the system database, pickled: the password sits in the ``workflow_input`` table (dbos 3.4), readable
 by anyone who can read the database, for as long as the row is kept. The workflow runs
 on a copy made from those bytes: changes to the caller's object never reach it, and a
 workflow recovered after a crash still holds the password as it was at enqueue time.

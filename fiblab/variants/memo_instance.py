@@ -1,4 +1,4 @@
-"""Notebook 07, part 1: a memoising calculator *instance*, and the fix.
+"""Notebook 07, section 1: a memoising calculator *instance*, and the fix.
 
 ``MemoCalculator`` (the original experiment's ``server3.py``/``ex1.py``) is a
 ``DBOSConfiguredInstance`` that keeps every number it computed in ``self.memo``; each

@@ -1,4 +1,4 @@
-"""Notebook 07, part 2: a plain class created inside the workflow, and a crash loop.
+"""Notebook 07, section 3: a plain class created inside the workflow, and a crash loop.
 
 ``PlainCalculator`` has no DBOS decorators; ``plain_class_workflow`` creates a fresh one
 every time its body runs (the original experiment's ``ex2.py``). After a crash the

@@ -1,4 +1,4 @@
-"""Notebook 08, part 2: a workflow started from inside a step, and the fix.
+"""Notebook 08, section 2: a workflow started from inside a step, and the fix.
 
 ``workflow_in_step_workflow`` calls the step ``step_starting_a_workflow``, whose body
 calls the workflow ``fib_child_workflow`` (the original experiment's ``ex5.py``). A step

@@ -38,7 +38,8 @@ show_source(compute_fibonacci, fibonacci_workflow)
 # `Lab` gives this notebook a scratch folder and a fresh system database (a SQLite
 # file). `launch_dbos` configures DBOS with fiblab's pinned application name and
 # version and launches it *in this kernel*. A Jupyter cell runs inside an asyncio event
-# loop, so DBOS wants its `…_async` functions here; that is why you will see `await`.
+# loop, so for DBOS's own API calls (launch, list steps, read a status) we use the
+# `…_async` versions with `await`; calling a workflow function directly, as below, is fine.
 
 # %%
 from fiblab.lab import Lab
@@ -92,6 +93,10 @@ with SetWorkflowID("fib-24"):
     again = fibonacci_workflow(24)
 print(first)
 print(again)
+
+# %% [markdown]
+# **Check:** the second call returned exactly the first result, and there is still only
+# one step row.
 
 # %%
 assert again == first  # same duration, to the last digit: nothing was recomputed

@@ -28,7 +28,9 @@ print(subprocess.run([sys.executable, "-m", "fiblab.server", "--help"],
 
 # %% [markdown]
 # From the notebook we start servers through `Lab`, which remembers each process so it
-# can stop it later. Some things it does for you, worth knowing:
+# can stop it later. Each server gets an **executor id** (here `server-1`): DBOS stamps it
+# on every workflow the server runs, and recovery (below, and notebook 05) is tied to it.
+# Some things `Lab` does for you, worth knowing:
 #
 # * each server runs in a **session of its own**, so Jupyter's *interrupt* button (a
 #   SIGINT to the kernel's process group) does not reach it;
@@ -183,7 +185,7 @@ assert sum(ran_on.values()) == 8 and all(r[:2] == (27, 196418) for r in results.
 #   SIGKILL leaves the workflow `PENDING` with the steps done so far recorded.
 # * A server restarted with the same executor id finishes what its predecessor left.
 #
-# **Next:** 04 · Client handles — a client driving two servers, as in the original
+# **Next:** [04 · Client handles](04_client_handles.ipynb) — a client driving two servers, as in the original
 # experiment's screenshot.
 
 # %%

@@ -112,6 +112,7 @@ assert sorted(kill_runs) == list(range(2, N + 1))
 assert all(kill_runs[i] == 1 for i in range(2, last_done + 1))
 assert {s for s, c in kill_runs.items() if c > 1} <= {last_done + 1}
 assert max(kill_runs.values()) <= 2
+assert recovery_seconds < 10  # a process start, not a timeout (the benchmark measures it)
 
 # %% [markdown]
 # ## Crash 2: a segfault inside a step
@@ -161,9 +162,10 @@ assert segv_result == (N, fib_iterative(N))
 #
 # Drawn from the step rows DBOS recorded (millisecond timestamps), one lane per
 # process: each step row belongs to the process that wrote its checkpoint. The red
-# lines mark the crash and the moment the restarted server reported ready. We
-# restarted it right after the crash, so the gap between the two lines is the time a
-# new server process takes to start; the first resumed step follows soon after.
+# lines mark the crash, the restart command and the moment the restarted server
+# reported ready: restart → ready is the time a new server process takes to start, and
+# the first resumed step follows soon after. (Run cell by cell, the gap between crash
+# and restart is your reading time.)
 
 # %%
 import matplotlib.pyplot as plt
@@ -185,10 +187,12 @@ def lanes_by_process(workflow_id):
 segv_time = min(e["at"] for e in lab.executions(segv.workflow_id) if e["step"] == 12)
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 4.6), layout="constrained")
 plots.plot_timeline(lanes_by_process(killed.workflow_id), lane_key="lane", ax=top,
-                    markers=[(kill_time, "SIGKILL"), (ready_time, "ready again")],
+                    markers=[(kill_time, "SIGKILL"), (restart_time, "restart"),
+                             (ready_time, "ready")],
                     title="Crash 1: the server is killed (bar label: index)")
 plots.plot_timeline(lanes_by_process(segv.workflow_id), lane_key="lane", ax=bottom,
-                    markers=[(segv_time, "segfault"), (segv_ready_time, "ready again")],
+                    markers=[(segv_time, "segfault"), (segv_restart_time, "restart"),
+                             (segv_ready_time, "ready")],
                     title="Crash 2: step 12 segfaults");
 
 # %% [markdown]
@@ -227,6 +231,8 @@ print("fails 9 times:", type(gave_up_error).__name__, "| pauses:", pauses(gives_
 print(gave_up_error)
 
 # %% [markdown]
+# (DBOS's message says "retries" but counts attempts: 4 = the first try + 3 retries.)
+#
 # **Check:** 3 attempts and then success; 4 attempts (the maximum) and then an `ERROR`
 # workflow; pauses of at least 0.05, 0.1, 0.2 s; all attempts in one process; and each
 # workflow has a single checkpoint for the step — retries are not steps.
@@ -452,7 +458,6 @@ print(f"step executions: the forked original {sum(third_runs.values())}, "
 # %%
 assert back_results == [(N, fib_iterative(N))] * 2
 assert all(w.status == "SUCCESS" for w in back_statuses)
-assert all(w.executor_id in ("server-1", "server-new", "server-2") for w in back_statuses)
 assert sorted(third_runs) == list(range(2, N + 1))  # the original finished all its steps too
 assert sorted(runs_per_step(first.workflow_id)) == list(range(2, N + 1))
 
@@ -574,8 +579,8 @@ assert sorted((w.name, w.status) for w in not_ok) == [
 # * A SIGKILL or a segfault leaves the workflow `PENDING` with its checkpoints. A
 #   restart under the **same executor id** re-enqueues it; checkpointed steps return
 #   their recorded outputs, only the step in flight runs again. From the restart
-#   command to the first resumed step took well under two seconds here, mostly
-#   Python and DBOS starting up.
+#   command to the first resumed step takes about as long as a new Python process with
+#   DBOS takes to start (printed above).
 # * Another executor id never recovers it by itself. Ways out: restart the old id,
 #   `resume_workflow` (same id, checkpoints kept), `fork_workflow` (a new workflow from a
 #   chosen step — the original stays `PENDING` until recovered or cancelled).

@@ -19,8 +19,8 @@
 # own server process at a chosen step, once (or every time), so every run of this
 # notebook fails in exactly the same way.
 #
-# We run **one server at a time**: every DBOS process polls every queue in its
-# database, so a server of one variant would also take workflows meant for another,
+# We run **one server at a time**: every variant server serves the same queue,
+# `my_queue`, so a server of one variant would also take workflows meant for another,
 # which it cannot run.
 
 # %%
@@ -265,7 +265,8 @@ assert steps_by_process(plain_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8,
 # segmentation fault (as `ex2.py` did with `ctypes.string_at(0)`). Each restart recovers
 # the workflow, replays steps 2–6, runs step 7 — and dies again. DBOS counts every
 # start of the workflow in `recovery_attempts`; `plain_class_workflow` allows
-# `max_recovery_attempts=2` (DBOS's default is 100). We play the supervisor that
+# `max_recovery_attempts=2` (DBOS's default is 100): as in notebook 05, that is the
+# first run plus 2 recoveries, and the 4th start gives up. We play the supervisor that
 # restarts the server, in a bounded loop, until the workflow has a final status.
 
 # %%
@@ -336,10 +337,9 @@ print("our object now:   ", fetcher)
 
 # %% [markdown]
 # Every workflow argument is stored in the system database so that recovery can call the
-# workflow again. Here is the stored text, straight from the database table (in dbos 3.4:
-# `workflow_input`), and the
-# readable strings inside it once decoded (base64 around a Python pickle — an encoding,
-# not encryption). The masked `__repr__` hides the password on screen only:
+# workflow again. Here is the stored text, straight from the database table (in dbos
+# 3.4: `workflow_input`), and the readable strings inside it once decoded (base64
+# around a Python pickle — an encoding, not encryption). The masked `__repr__` hides the password on screen only:
 
 # %%
 raw = stored_inputs(lab.database_url, fetcher_handle.workflow_id)

@@ -163,8 +163,9 @@ assert run_1[:4] == first_process and run_2[3:] == second_process
 import asyncio
 import inspect
 
-print(next(line.strip() for line in inspect.getsource(asyncio.as_completed).splitlines()
-           if "set(" in line))
+tasks_source = inspect.getsource(asyncio.tasks)  # as_completed lives here
+print(next((line.strip() for line in tasks_source.splitlines() if " in set(" in line),
+           "(this Python's as_completed is written differently; the set is inside it)"))
 
 # %% [markdown]
 # A set of coroutine objects iterates in an order that comes from their memory
@@ -270,7 +271,8 @@ assert [w.name for w in lab.client.list_workflows()].count("fib_child_workflow")
 show_source(workflow_in_step.child_in_workflow_workflow)
 
 # %% [markdown]
-# To see it survive a crash, the child's step kills the server once (at n = 21):
+# To see it survive a crash, the child's step kills the server once. The arguments are
+# (`n`, wait seconds, `crash_at`): n = 21, no wait, crash in the step for n = 21.
 
 # %%
 child_handle = lab.client.enqueue(
@@ -378,8 +380,8 @@ assert arrived == [89, 144, 55]
 # * Async workflows that wait overlap on one server (`worker_concurrency` > 1); an async
 #   client enqueues with `enqueue_async` and takes results as they complete.
 #
-# **Next:** [09 · Scaling out](09_scaling_out.ipynb) — PostgreSQL as the engine that
-# several servers share.
+# **Next:** [09 · Scaling out](09_scaling_out.ipynb) — 1, 2 and 4 servers against a
+# process pool, the polling trade-off, and servers on several machines.
 
 # %%
 lab.close()  # stops every server this notebook started

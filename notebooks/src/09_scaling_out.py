@@ -16,8 +16,8 @@
 #
 # Before timing DBOS servers we time the same jobs with Python's
 # `concurrent.futures.ProcessPoolExecutor`: plain processes, no database, no queue. That
-# is the physical limit of this machine for CPU-bound work, and every server figure
-# below is compared to it. Each job is a recursive `fib(n)` sized to take about 0.15 s.
+# is the practical limit of this machine for CPU-bound work (set by the CPUs this
+# process may use), and every server figure below is compared to it. Each job is a recursive `fib(n)` sized to take about 0.15 s.
 
 # %%
 import concurrent.futures
@@ -26,7 +26,8 @@ import time
 
 from fiblab.fib import fib_recursive
 
-cores = os.cpu_count()
+# logical CPUs this process may run on (affinity and containers included, where known)
+cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def job_size(target=0.15):
@@ -40,7 +41,7 @@ def job_size(target=0.15):
 
 
 n = job_size()
-jobs = [n] * 12
+jobs = [n] * 8
 
 
 def pool_seconds(workers):
@@ -60,7 +61,7 @@ for k, seconds in pool.items():
 # %% [markdown]
 # ## 1, 2 and 4 servers on one queue
 #
-# Now the same twelve jobs through `my_queue`, served by 1, 2 and 4 fiblab servers with
+# Now the same eight jobs through `my_queue`, served by 1, 2 and 4 fiblab servers with
 # `worker_concurrency=1` each. The timer starts at the first enqueue and stops at the
 # last result; the servers are started (and ready) before it. We run this on the
 # embedded SQLite database first.
@@ -86,35 +87,57 @@ def servers_seconds(lab, k):
 sqlite_lab = Lab("09_scaling_sqlite", sqlite=True)
 on_sqlite = {k: servers_seconds(sqlite_lab, k) for k in server_counts}
 for k in server_counts:
-    print(f"{k} server(s): {on_sqlite[k]:.2f} s   (pool: {pool[k]:.2f} s)")
+    print(f"{k} server(s): {on_sqlite[k]:.2f} s   (pool of {k}: {pool[k]:.2f} s)")
 
 # %% [markdown]
-# Speed-up is the one-server time divided by the k-server time. The pool's speed-up is
-# the best this machine can give; more servers than cores cannot help CPU-bound work.
+# We compare everything with **one plain process** (`pool[1]`): a value of 2 means
+# "twice the throughput of one plain process". The pool shows the best this machine
+# gives; more servers than CPUs cannot help CPU-bound work.
 
 # %%
 from fiblab import plots
 
-speedup = {k: on_sqlite[1] / on_sqlite[k] for k in server_counts}
-pool_speedup = {k: pool[1] / pool[k] for k in server_counts}
-ax = plots.plot_bars([f"{k} server(s)" for k in server_counts], list(speedup.values()),
-                     "speed-up vs 1 server", f"{len(jobs)} x fib({n}) on {cores} cores (SQLite)")
-ax.plot(range(len(server_counts)), list(pool_speedup.values()), "k_", markersize=40,
+servers_x = {k: pool[1] / on_sqlite[k] for k in server_counts}
+pool_x = {k: pool[1] / pool[k] for k in server_counts}
+ax = plots.plot_bars([f"{k} server(s)" for k in server_counts], list(servers_x.values()),
+                     "throughput vs one plain process",
+                     f"{len(jobs)} x fib({n}) on {cores} CPUs (SQLite)")
+ax.plot(range(len(server_counts)), list(pool_x.values()), "k_", markersize=40,
         label="ProcessPoolExecutor");
 ax.legend();
 
 # %% [markdown]
-# **Check:** on a machine with at least two cores, two servers beat one clearly; no
-# server count beats the number of cores (within measurement noise); every result was
-# right (checked inside `servers_seconds`).
+# **Check:** on a machine with at least two CPUs, two servers beat one clearly; no
+# number of servers does better than the pool with as many processes could on these
+# CPUs (within measurement noise); every result was right (checked inside
+# `servers_seconds`).
 
 # %%
-print("servers:", {k: round(v, 2) for k, v in speedup.items()})
-print("pool:   ", {k: round(v, 2) for k, v in pool_speedup.items()})
+print("servers:", {k: round(v, 2) for k, v in servers_x.items()})
+print("pool:   ", {k: round(v, 2) for k, v in pool_x.items()})
 if cores >= 2:
-    assert speedup[2] > 1.4
+    assert on_sqlite[1] / on_sqlite[2] > 1.4
 for k in server_counts:
-    assert speedup[k] <= min(k, cores) * 1.2
+    assert servers_x[k] <= min(k, cores) * 1.2
+
+# %% [markdown]
+# ## Closing the gap: prefetch one job
+#
+# The servers stay behind the pool because of polling: a server with
+# `worker_concurrency=1` asks for its next job only at its first poll *after* the last
+# one finished, so it idles up to 0.1 s between jobs — a job slightly longer than one
+# polling interval costs two. (That is also why 4 servers can beat 2 on 2 CPUs: while
+# some wait for their next poll, the others compute.) Polling faster costs CPU all the
+# time (below).
+#
+# A better idea, the *prefetch* of message queues: `python -m fiblab.server --prefetch 1`
+# lets a server take one job more than it computes at once (the queue's worker
+# concurrency becomes 2), and the extra job waits inside the server for the CPU, so the
+# next computation starts the moment the last one ends. With twenty 0.3 s jobs on two
+# servers, `benchmarks/run.py` measures it at about 1.1× the pool's time, against 1.5×
+# without it, at the same idle CPU (see `benchmarks/README.md`). With a batch as small as
+# ours, the first poll and the last job dominate, so we leave the measuring to the
+# benchmark.
 
 # %% [markdown]
 # ## The same on PostgreSQL
@@ -159,7 +182,7 @@ import statistics
 
 lab = Lab("09_polling", sqlite=True)
 server = lab.start_server("server-1")
-intervals = [0.02, 0.05, 0.1, 0.3, 1.0]
+intervals = [0.02, 0.1, 0.3, 1.0]
 latency, idle_cpu = {}, {}
 for interval in intervals:
     await lab.client.register_queue_async(
@@ -172,7 +195,7 @@ for interval in intervals:
         fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 1))
         trips.append(time.perf_counter() - started)
     latency[interval] = statistics.median(trips)
-    idle_cpu[interval] = server.cpu_percent(1.0)
+    idle_cpu[interval] = server.cpu_percent(0.8)
     print(f"poll every {interval:4.2f} s: round trip {latency[interval] * 1000:6.0f} ms, "
           f"idle CPU {idle_cpu[interval]:5.1f}% of a core")
 
@@ -190,12 +213,14 @@ right.set_ylabel("idle CPU (% of a core)", color="tab:red")
 left.set_title("Polling: latency against idle CPU");
 
 # %% [markdown]
-# **Check:** a longer interval means a slower round trip and a cheaper idle server.
+# **Check:** above about 0.1 s, a longer interval means a slower round trip (below
+# that, the fixed costs of a round trip set a floor of a few tens of milliseconds), and
+# a cheaper idle server.
 # fiblab's default, 0.1 s, sits where both are modest: round trips around a tenth of a
 # second for a few percent of a core.
 
 # %%
-assert latency[1.0] > 4 * latency[0.05]
+assert latency[1.0] > 4 * latency[0.1]
 assert idle_cpu[0.02] > 2 * idle_cpu[1.0]
 exit_code = server.stop()
 
@@ -228,8 +253,8 @@ exit_code = server.stop()
 #   starts again. Give each slot a fixed id (a host name plus a slot number, a
 #   StatefulSet ordinal) and restart it under the same id — or move its workflows with
 #   `resume_workflow` / `fork_workflow` (notebook 05).
-# * **One application version.** Servers dequeue and recover only workflows of their
-#   own application version. Deploy the same pinned version everywhere, and roll out a
+# * **One application version.** Servers dequeue workflows of their own version (and
+#   version-less ones only while theirs is the latest) and recover only their own. Deploy the same pinned version everywhere, and roll out a
 #   new one on purpose.
 # * **Concurrency per process.** `worker_concurrency=1` per server process and one
 #   process per core is the shape that scales CPU-bound steps; queue settings are
@@ -247,13 +272,14 @@ exit_code = server.stop()
 # %% solution
 three = servers_seconds(sqlite_lab, 3)
 print(f"3 servers: {three:.2f} s; 2 servers: {on_sqlite[2]:.2f} s; pool(3): {pool_seconds(3):.2f} s")
-assert on_sqlite[1] / three <= min(3, cores) * 1.2
+assert pool[1] / three <= min(3, cores) * 1.2
 
 # %% [markdown]
 # ## Summary
 #
-# * More servers on one queue scale CPU-bound work up to the number of cores, close to
-#   what a plain process pool achieves; past that, they only take turns.
+# * More servers on one queue scale CPU-bound work up to the number of CPUs; past that,
+#   they only take turns. Each server idles for up to a poll between jobs, which
+#   `--prefetch 1` hides without polling more often.
 # * The queue polling interval trades latency for idle CPU; fiblab chose 0.1 s.
 # * Across machines: one PostgreSQL, stable executor ids, one pinned application
 #   version.
@@ -261,5 +287,5 @@ assert on_sqlite[1] / three <= min(3, cores) * 1.2
 # This is the end of the series. Back to the [index](00_index.ipynb).
 
 # %%
-sqlite_lab.close()
+sqlite_lab.close()  # stops every server this notebook started
 lab.close()
