@@ -1,4 +1,4 @@
-"""The long chaos run: ``python benchmarks/chaos.py [--workflows 1000] [--seconds 60] [--seed S]``.
+"""The long chaos run: ``python benchmarks/chaos.py [--workflows 1000] [--kills 60] [--seed S]``.
 
 Prints the seed, every kill, and the lost / duplicated / wrong counts (goal: 0, 0, 0).
 Add ``FIBLAB_DATABASE_URL=postgresql://…`` to run it on PostgreSQL.
@@ -22,13 +22,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="fiblab's long chaos run")
     parser.add_argument("--workflows", type=int, default=1000)
     parser.add_argument("--servers", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long to keep killing")
+    parser.add_argument("--kills", type=int, default=60, help="how many SIGKILLs, 0.5-1 s apart")
     parser.add_argument("--seed", type=int, default=None, help="replay a kill schedule")
     args = parser.parse_args()
     os.chdir(Path(__file__).resolve().parent)
     with Lab("chaos-benchmark") as lab:
         report = run_chaos(
-            lab, args.workflows, args.servers, args.seconds, seed=args.seed, timeout=900
+            lab, args.workflows, args.servers, args.kills, seed=args.seed, timeout=900
         )
     print(report.summary())
     print("kills:", report.kills)

@@ -18,10 +18,10 @@ pytestmark = pytest.mark.integration
 
 def test_random_kills_lose_nothing_and_redo_no_completed_step(lab) -> None:
     seed = int(os.environ.get("FIBLAB_CHAOS_SEED", "2026"))
-    report = run_chaos(lab, workflows=200, servers=3, kill_seconds=6.0, seed=seed)
+    report = run_chaos(lab, workflows=200, servers=3, kills=6, seed=seed)
     print(report.summary())
     print("kills (seconds since start, server):", report.kills)
-    assert len(report.kills) >= 5
+    assert len(report.kills) == 6
     assert report.lost == []
     assert report.wrong == []
     assert report.duplicated == []
