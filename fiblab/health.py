@@ -31,7 +31,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import socket
 import socketserver
 import sys
@@ -47,6 +46,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from . import lifecycle
 from .processes import ManagedProcess
 from .server import READY_PREFIX as SERVER_READY_PREFIX
 
@@ -59,7 +59,6 @@ READY_PREFIX = "fiblab-health ready"
 WORKER_HEALTH_PREFIX = "fiblab-server health endpoint"
 MAX_CONNECTIONS = 32
 CLIENT_TIMEOUT_SEC = 2.0
-WATCH_INTERVAL_SEC = 0.2
 #: psutil states in which a process exists but cannot answer anything.
 NOT_RUNNING_STATES = (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
 FROZEN_STATES = (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
@@ -536,7 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(without it, a live worker counts as ready)",
     )
     parser.add_argument(
-        "--port", type=_port, default=0, help=f"port on {HOST}; 0 (default): a free port"
+        "--port", type=lifecycle.port, default=0, help=f"port on {HOST}; 0 (default): a free port"
     )
     parser.add_argument(
         "--max-connections",
@@ -565,13 +564,6 @@ def _pid(text: str) -> int:
     return value
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: a free port), got {text}")
-    return value
-
-
 def log(message: str) -> None:
     print(f"[fiblab-health pid={os.getpid()}] {message}", flush=True)
 
@@ -591,25 +583,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot serve on {HOST}:{args.port}: {error}", file=sys.stderr)
         return 2
 
-    stop = threading.Event()
-    reason: list[str] = []
-
-    def request_stop(why: str) -> None:
-        if not stop.is_set():
-            reason.append(why)
-            stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda s, _f: request_stop(signal.Signals(s).name))
+    stop = lifecycle.StopRequest(log)
+    stop.install_signal_handlers()
     parent_pid = os.getppid()
-    if not args.no_parent_watch:
-
-        def watch_parent() -> None:
-            while not stop.wait(WATCH_INTERVAL_SEC):
-                if os.getppid() != parent_pid:
-                    request_stop(f"parent pid {parent_pid} is gone")
-
-        threading.Thread(target=watch_parent, daemon=True).start()
+    lifecycle.start_watcher(stop, None if args.no_parent_watch else parent_pid)
 
     server.start()
     target = args.worker_pid_file or f"pid {args.worker_pid}"
@@ -618,7 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"url={server.url} worker={target}"
     )
     stop.wait()
-    log(f"stopping: {reason[0] if reason else 'stop requested'}")
+    log(f"stopping: {stop.reason}")
     server.close()
     log("stopped")
     return 0

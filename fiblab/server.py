@@ -8,7 +8,7 @@ prints a ready line, and serves workflows until it is told to stop:
 * SIGKILL: not graceful, by definition. The running workflow stays PENDING until a
   server with the same executor id starts again and recovers it.
 * The process that started it is gone (a notebook kernel killed or restarted): the
-  server notices within ``WATCH_INTERVAL_SEC`` and stops the same way, with no grace.
+  server notices within a fraction of a second and stops the same way, with no grace.
 
 With ``--health-port PORT`` (0: a free port) it also serves ``GET /health`` from a
 thread of its own (see :mod:`fiblab.health`), and logs the port before its ready line.
@@ -20,21 +20,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
-from . import config
+from . import config, lifecycle
 
 if TYPE_CHECKING:
     from .health import OwnProcess
 
 READY_PREFIX = "fiblab-server ready"
-WATCH_INTERVAL_SEC = 0.2
 
 
 DESCRIPTION = "Run one fiblab DBOS server: it takes fibonacci_workflow jobs from a queue."
@@ -68,20 +64,20 @@ def build_parser(
     )
     parser.add_argument(
         "--prefetch",
-        type=_non_negative_int,
+        type=lifecycle.non_negative_int,
         default=0,
         help="take this many workflows beyond --worker-concurrency, to start the next "
         "fibonacci_workflow the moment one ends instead of at the next poll (default: 0)",
     )
     parser.add_argument(
         "--polling-interval",
-        type=_positive_float,
+        type=lifecycle.positive_float,
         default=config.QUEUE_POLLING_INTERVAL_SEC,
         help="queue polling interval in seconds (default: %(default)s; DBOS's own: 1.0)",
     )
     parser.add_argument(
         "--grace",
-        type=_non_negative_int,
+        type=lifecycle.non_negative_int,
         default=10,
         help="on SIGINT/SIGTERM, seconds to let running workflows finish (default: %(default)s)",
     )
@@ -92,7 +88,7 @@ def build_parser(
     )
     parser.add_argument(
         "--health-port",
-        type=_port,
+        type=lifecycle.port,
         default=None,
         help="also serve GET /health on 127.0.0.1:PORT from inside this process "
         "(0: a free port, logged before the ready line); default: no endpoint",
@@ -117,52 +113,9 @@ def _concurrency(text: str) -> int | None:
     return value
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: a free port), got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
 def log(message: str) -> None:
     """One line on stdout, flushed, prefixed with this server's pid."""
     print(f"[fiblab-server pid={os.getpid()}] {message}", flush=True)
-
-
-class StopRequest:
-    """Remembers the first reason to stop; later signals are logged and ignored."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.reason = ""
-        self.graceful = True
-        self.exit_code = 0
-        self._lock = threading.Lock()
-
-    def request(self, reason: str, graceful: bool = True, exit_code: int = 0) -> None:
-        with self._lock:
-            if self.event.is_set():
-                log(f"{reason} while already stopping ({self.reason}): ignored")
-                return
-            self.reason, self.graceful, self.exit_code = reason, graceful, exit_code
-            self.event.set()
-
-    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        self.request(signal.Signals(signum).name)
 
 
 #: Exit code when the server stops because its SQLite database file was deleted.
@@ -171,19 +124,6 @@ EXIT_DATABASE_GONE = 3
 EXIT_UNCLEAN = 4
 #: How long a stop may wait on the database before exiting anyway, seconds.
 SHUTDOWN_DB_TIMEOUT_SEC = 3.0
-
-
-def watch(parent_pid: int | None, sqlite_file: Path | None, stop: StopRequest) -> None:
-    """Request a stop when ``parent_pid`` stops being our parent or ``sqlite_file`` vanishes."""
-    while not stop.event.wait(WATCH_INTERVAL_SEC):
-        if parent_pid is not None and os.getppid() != parent_pid:
-            stop.request(f"parent pid {parent_pid} is gone", graceful=False)
-            return
-        if sqlite_file is not None and not sqlite_file.exists():
-            log(f"error: the SQLite database {sqlite_file} was deleted; restart this server "
-                "(same executor id) once the database is back")  # fmt: skip
-            stop.request("database file deleted", graceful=False, exit_code=EXIT_DATABASE_GONE)
-            return
 
 
 def main(
@@ -210,17 +150,24 @@ def main(
         os.makedirs(args.scratch_dir, exist_ok=True)
         os.environ[config.SCRATCH_ENV] = os.path.abspath(args.scratch_dir)
 
-    stop = StopRequest()
-    signal.signal(signal.SIGINT, stop.on_signal)
-    signal.signal(signal.SIGTERM, stop.on_signal)
+    stop = lifecycle.StopRequest(log)
+    stop.install_signal_handlers()
     parent_pid = os.getppid()
     log(
         f"starting executor_id={args.executor_id} ppid={parent_pid} "
         f"database={config.mask_url(args.database_url)}"
     )
     sqlite_file = config.sqlite_path(args.database_url)
-    watched_parent = None if args.no_parent_watch else parent_pid
-    threading.Thread(target=watch, args=(watched_parent, sqlite_file, stop), daemon=True).start()
+    lifecycle.start_watcher(
+        stop,
+        None if args.no_parent_watch else parent_pid,
+        sqlite_file,
+        on_database_gone=lambda: log(
+            f"error: the SQLite database {sqlite_file} was deleted; restart this server "
+            "(same executor id) once the database is back"
+        ),
+        database_gone_exit_code=EXIT_DATABASE_GONE,
+    )
     try:
         health = _start_health_endpoint(args.health_port, args.executor_id)
     except OSError as error:

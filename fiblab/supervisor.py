@@ -37,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config
+from . import config, lifecycle
 from .processes import READY_TIMEOUT_SEC, STOP_TIMEOUT_SEC, ManagedProcess, Server
 
 #: Deaths that mean "someone asked it to stop", not a crash (systemd's clean signals).
@@ -395,30 +395,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(message: str) -> None:
         print(f"[fiblab-supervisor pid={os.getpid()}] {message}", flush=True)
 
-    stop = threading.Event()
-    reason: list[str] = []
-
-    def request_stop(why: str) -> None:
-        if not stop.is_set():
-            reason.append(why)
-            stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda s, _f: request_stop(signal.Signals(s).name))
-    parent_pid = os.getppid()
-    if not args.no_parent_watch:
-
-        def watch_parent() -> None:
-            while not stop.wait(0.2):
-                if os.getppid() != parent_pid:
-                    request_stop(f"parent pid {parent_pid} is gone")
-
-        threading.Thread(target=watch_parent, daemon=True).start()
+    stop = lifecycle.StopRequest(say)
+    stop.install_signal_handlers()
+    lifecycle.start_watcher(stop, None if args.no_parent_watch else os.getppid())
 
     def on_event(event: Event) -> None:
         say(str(event))
         if event.kind in ("gave-up", "exited"):
-            stop.set()
+            stop.request(event.kind)
 
     worker = Server(args.executor_id, args.database_url, scratch, extra_args=server_args)
     supervisor = Supervisor(
@@ -449,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if supervisor.state == "gave-up":
             print(supervisor.message, file=sys.stderr, flush=True)
         else:
-            say(f"stopping: {reason[0] if reason else supervisor.state}")
+            say(f"stopping: {stop.reason or supervisor.state}")
         supervisor.stop()
         if health is not None:
             health.stop()

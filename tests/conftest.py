@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from fiblab import config, processes
@@ -38,11 +39,29 @@ def run_python(code: str, timeout: float = 60, **kwargs) -> subprocess.Completed
     )
 
 
+def started_by_the_tests() -> list[psutil.Process]:
+    """Live processes started (directly or not) by this test session, other than itself.
+
+    Every one of them inherited ``FIBLAB_SCRATCH_ROOT`` pointing under ``tests/scratch``:
+    fiblab servers, notebook kernels, the Jupyter server, Chromium.
+    """
+    root, found = str(SCRATCH_ROOT), []
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.pid == os.getpid() or proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            if proc.environ().get(config.SCRATCH_ROOT_ENV, "").startswith(root):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
 def strays(wait: float = 0.0) -> list:
-    """fiblab processes still running under the test scratch roots, after up to ``wait`` s."""
+    """Processes the tests started that are still running, after up to ``wait`` seconds."""
     deadline = time.monotonic() + wait
     while True:
-        found = processes.fiblab_processes(SCRATCH_ROOT)
+        found = processes.fiblab_processes(SCRATCH_ROOT) or started_by_the_tests()
         if not found or time.monotonic() >= deadline:
             return found
         time.sleep(0.1)
@@ -60,7 +79,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     left = strays(wait=10.0)
     if left:
         lines = "\n".join(f"  pid {p.pid}: {' '.join(p.cmdline())}" for p in left if p.is_running())
-        sys.stderr.write(f"\nFAIL: fiblab processes left running after the suite:\n{lines}\n")
+        sys.stderr.write(f"\nFAIL: processes left running after the suite:\n{lines}\n")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:
-        sys.stdout.write("\nno fiblab process left running after the suite\n")
+        sys.stdout.write("\nno fiblab process (nor any other the tests started) left running\n")

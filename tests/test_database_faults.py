@@ -86,3 +86,12 @@ def test_a_graceful_stop_during_an_outage_still_ends_the_server(outage_lab) -> N
     lab._client = None  # the old client's pool lost its connections with the outage
     recovered = lab.client.retrieve_workflow(handle.workflow_id)
     assert fc.wait_result(recovered, timeout=60) == (40, 102334155)
+
+
+def test_a_deleted_sqlite_file_stops_the_server_with_a_clear_message(lab) -> None:
+    if not lab.database_url.startswith("sqlite:///"):
+        pytest.skip("SQLite only")
+    server = lab.start_server("s1")
+    config.sqlite_path(lab.database_url).unlink()
+    assert server.wait(timeout=30) == 3  # EXIT_DATABASE_GONE
+    assert "was deleted" in server.logs()

@@ -22,7 +22,6 @@ builds and checks a subset instead (what a developer uses while writing a notebo
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import json
@@ -39,13 +38,12 @@ from types import SimpleNamespace
 import nbformat
 import numpy as np
 import pytest
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
 from fiblab import config
 from fiblab.waiting import wait_for
 
 from .conftest import REPO, SCRATCH_ROOT
+from .websocket_client import WebSocket
 
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -181,46 +179,11 @@ def test_student_edition_has_no_solutions_and_no_outputs(built: SimpleNamespace)
 # --- the browser ----------------------------------------------------------------------
 
 
-class WebSocket:
-    """A blocking JSON websocket (tornado's client on a private event loop)."""
-
-    def __init__(self, url: str, timeout: float = 30) -> None:
-        self.loop = asyncio.new_event_loop()
-        request = HTTPRequest(url, connect_timeout=timeout, request_timeout=timeout)
-        self.connection = self._run(
-            lambda: websocket_connect(request, max_message_size=512 * 1024**2)
-        )
-
-    def _run(self, start, timeout: float | None = None):
-        """Run ``start()`` (which makes an awaitable) inside the private loop."""
-
-        async def run():
-            return await asyncio.wait_for(start(), timeout)
-
-        return self.loop.run_until_complete(run())
-
-    def send(self, message: dict) -> None:
-        self._run(lambda: self.connection.write_message(json.dumps(message)))
-
-    def receive(self, timeout: float) -> dict:
-        text = self._run(self.connection.read_message, timeout)
-        if text is None:
-            raise ConnectionError("the websocket closed")
-        return json.loads(text)
-
-    def close(self) -> None:
-        async def close_inside_the_loop() -> None:  # tornado needs a running loop here
-            self.connection.close()
-
-        self.loop.run_until_complete(close_inside_the_loop())
-        self.loop.close()
-
-
 class Browser:
     """One headless Chromium page, driven through the DevTools protocol."""
 
     def __init__(self, url: str) -> None:
-        self.socket = WebSocket(url)
+        self.socket = WebSocket(url, max_message_size=512 * 1024**2)
         self.next_id = 0
         self.events: list[dict] = []
 

@@ -14,7 +14,6 @@ Websockets use tornado's client, which Jupyter itself depends on.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -34,14 +33,13 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
 
 from fiblab import config
 from fiblab.processes import fiblab_processes
 from fiblab.waiting import WaitTimeout, wait_for
 
 from .conftest import REPO, SCRATCH_ROOT
+from .websocket_client import WebSocket
 
 NOTEBOOKS = REPO / "notebooks"
 # The notebook that starts servers from the kernel: what an interrupt or restart could break.
@@ -62,39 +60,6 @@ wait_for(lambda: False, 600, "the interrupt button")  # a long cell, waiting
 """
 
 pytestmark = pytest.mark.timeout(900)
-
-
-class WebSocket:
-    """A blocking JSON websocket (tornado's client on a private event loop)."""
-
-    def __init__(self, url: str, headers: dict[str, str], timeout: float = 30) -> None:
-        self.loop = asyncio.new_event_loop()
-        request = HTTPRequest(url, headers=headers, connect_timeout=timeout)
-        self.connection = self._run(lambda: websocket_connect(request))
-
-    def _run(self, start, timeout: float | None = None):
-        """Run ``start()`` (which makes an awaitable) inside the private loop."""
-
-        async def run():
-            return await asyncio.wait_for(start(), timeout)
-
-        return self.loop.run_until_complete(run())
-
-    def send(self, message: dict) -> None:
-        self._run(lambda: self.connection.write_message(json.dumps(message)))
-
-    def receive(self, timeout: float) -> dict:
-        text = self._run(self.connection.read_message, timeout)
-        if text is None:
-            raise ConnectionError("the kernel websocket closed")
-        return json.loads(text)
-
-    def close(self) -> None:
-        async def close_inside_the_loop() -> None:  # tornado needs a running loop here
-            self.connection.close()
-
-        self.loop.run_until_complete(close_inside_the_loop())
-        self.loop.close()
 
 
 class JupyterServer:
@@ -343,9 +308,11 @@ def test_run_interrupt_restart_run_again() -> None:
         sys.stderr.write(f"\n--- Jupyter server log (last lines):\n{jupyter.tail()}\n")
         raise
     finally:
-        if kernel is not None:
-            kernel.close()
-        jupyter.stop()
+        try:
+            if kernel is not None:
+                kernel.close()
+        finally:
+            jupyter.stop()  # whatever happened above, the server (and its kernels) ends
     with contextlib.suppress(WaitTimeout):
         wait_for(lambda: not ours(), 15, "this session's fiblab processes to end")
     left = ours()

@@ -60,3 +60,23 @@ def test_real_postgres_password_stays_out_of_server_logs(lab) -> None:
     server.stop()
     assert password not in server.logs()
     assert REPO.exists()
+
+
+@pytest.mark.skipif(
+    not config.is_postgres(os.environ.get(config.DATABASE_URL_ENV, "sqlite:///")),
+    reason="needs the PostgreSQL pass (FIBLAB_DATABASE_URL=postgresql://…)",
+)
+def test_no_notebook_output_shows_the_password() -> None:
+    """03 prints server logs and the lab itself; 09 prints its PostgreSQL part."""
+    from urllib.parse import urlsplit
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    password = urlsplit(os.environ[config.DATABASE_URL_ENV]).password
+    assert password
+    for name in ("03_servers", "09_scaling_out"):
+        nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+        resources = {"metadata": {"path": str(REPO / "notebooks")}}
+        NotebookClient(nb, timeout=600, resources=resources).execute()
+        assert password not in nbformat.writes(nb), f"{name} shows the password"

@@ -61,10 +61,20 @@ for k, seconds in pool.items():
 # %% [markdown]
 # ## 1, 2 and 4 servers on one queue
 #
-# Now the same eight jobs through `my_queue`, served by 1, 2 and 4 fiblab servers with
-# `worker_concurrency=1` each. The timer starts at the first enqueue and stops at the
+# Now the same eight jobs through `my_queue`, served by 1, 2 and 4 fiblab servers that
+# each compute one job at a time. The timer starts at the first enqueue and stops at the
 # last result; the servers are started (and ready) before it. We run this on the
 # embedded SQLite database first.
+#
+# One detail matters for CPU-bound jobs: a server with `worker_concurrency=1` asks for
+# its next job only at its first poll *after* the last one finished, so it idles up to
+# 0.1 s between jobs — a job slightly longer than one polling interval costs two.
+# Polling faster costs CPU all the time (measured below). The better idea is the
+# *prefetch* of message queues: `python -m fiblab.server --prefetch 1` lets a server take
+# one job more than it computes at once (the queue's worker concurrency becomes 2), and
+# the extra job waits inside the server for the CPU, so the next computation starts the
+# moment the last one ends. All servers below run with `--prefetch 1`;
+# `benchmarks/run.py` measures the difference it makes (see `benchmarks/README.md`).
 
 # %%
 from fiblab import client as fc
@@ -73,7 +83,8 @@ from fiblab.lab import Lab
 
 def servers_seconds(lab, k):
     """Start k servers, run the jobs through the queue, stop the servers; return the time."""
-    group = lab.start_servers([f"server-{i + 1}" for i in range(k)])
+    group = lab.start_servers([f"server-{i + 1}" for i in range(k)],
+                              extra_args=["--prefetch", "1"])
     fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 1))  # warm: first dequeue
     started = time.perf_counter()
     handles = fc.enqueue_many(lab.client, jobs)
@@ -119,25 +130,6 @@ if cores >= 2:
     assert on_sqlite[1] / on_sqlite[2] > 1.4
 for k in server_counts:
     assert servers_x[k] <= min(k, cores) * 1.2
-
-# %% [markdown]
-# ## Closing the gap: prefetch one job
-#
-# The servers stay behind the pool because of polling: a server with
-# `worker_concurrency=1` asks for its next job only at its first poll *after* the last
-# one finished, so it idles up to 0.1 s between jobs — a job slightly longer than one
-# polling interval costs two. (That is also why 4 servers can beat 2 on 2 CPUs: while
-# some wait for their next poll, the others compute.) Polling faster costs CPU all the
-# time (below).
-#
-# A better idea, the *prefetch* of message queues: `python -m fiblab.server --prefetch 1`
-# lets a server take one job more than it computes at once (the queue's worker
-# concurrency becomes 2), and the extra job waits inside the server for the CPU, so the
-# next computation starts the moment the last one ends. With twenty 0.3 s jobs on two
-# servers, `benchmarks/run.py` measures it at about 1.1× the pool's time, against 1.5×
-# without it, at the same idle CPU (see `benchmarks/README.md`). With a batch as small as
-# ours, the first poll and the last job dominate, so we leave the measuring to the
-# benchmark.
 
 # %% [markdown]
 # ## The same on PostgreSQL
@@ -278,8 +270,8 @@ assert pool[1] / three <= min(3, cores) * 1.2
 # ## Summary
 #
 # * More servers on one queue scale CPU-bound work up to the number of CPUs; past that,
-#   they only take turns. Each server idles for up to a poll between jobs, which
-#   `--prefetch 1` hides without polling more often.
+#   they only take turns. A server idles for up to a poll between jobs, unless it
+#   prefetches its next job (`--prefetch 1`), which costs no extra polling.
 # * The queue polling interval trades latency for idle CPU; fiblab chose 0.1 s.
 # * Across machines: one PostgreSQL, stable executor ids, one pinned application
 #   version.

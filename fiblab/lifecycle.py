@@ -1,0 +1,98 @@
+"""How fiblab's long-running programs (server, health process, supervisor) stop.
+
+One :class:`StopRequest` collects the first reason to stop — SIGINT/SIGTERM, the parent
+process gone (a notebook kernel killed or restarted), the SQLite database file deleted —
+and later ones are logged and ignored, so a second signal during shutdown is harmless.
+Also the argument types the three command lines share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+#: How often the watcher looks at the parent pid and the database file, seconds.
+WATCH_INTERVAL_SEC = 0.2
+
+
+class StopRequest:
+    """Remembers the first reason to stop; later requests are logged and ignored."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.event = threading.Event()
+        self.reason = ""
+        self.graceful = True
+        self.exit_code = 0
+        self._log = log
+        self._lock = threading.Lock()
+
+    def request(self, reason: str, graceful: bool = True, exit_code: int = 0) -> None:
+        with self._lock:
+            if self.event.is_set():
+                self._log(f"{reason} while already stopping ({self.reason}): ignored")
+                return
+            self.reason, self.graceful, self.exit_code = reason, graceful, exit_code
+            self.event.set()
+
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.request(signal.Signals(signum).name)
+
+    def install_signal_handlers(self) -> None:
+        """SIGINT and SIGTERM request a graceful stop."""
+        signal.signal(signal.SIGINT, self.on_signal)
+        signal.signal(signal.SIGTERM, self.on_signal)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.event.wait(timeout)
+
+
+def start_watcher(
+    stop: StopRequest,
+    parent_pid: int | None,
+    sqlite_file: Path | None = None,
+    on_database_gone: Callable[[], None] | None = None,
+    database_gone_exit_code: int = 3,
+) -> None:
+    """A daemon thread that requests a stop when ``parent_pid`` stops being our parent,
+    or when ``sqlite_file`` vanishes (after calling ``on_database_gone``)."""
+
+    def watch() -> None:
+        while not stop.wait(WATCH_INTERVAL_SEC):
+            if parent_pid is not None and os.getppid() != parent_pid:
+                stop.request(f"parent pid {parent_pid} is gone", graceful=False)
+                return
+            if sqlite_file is not None and not sqlite_file.exists():
+                if on_database_gone is not None:
+                    on_database_gone()
+                stop.request(
+                    "database file deleted", graceful=False, exit_code=database_gone_exit_code
+                )
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: a free port), got {text}")
+    return value
