@@ -17,14 +17,16 @@ $(BIN)/.fiblab-installed: pyproject.toml
 lab: $(BIN)/.fiblab-installed
 	$(BIN)/jupyter lab notebooks/00_index.ipynb
 
-# SQLite pass (everything), then the integration tests and notebooks again on a throwaway
-# local PostgreSQL (installed with apt-get when we are root; skipped loudly if impossible).
+# SQLite pass (everything; the notebooks through tests/test_notebook_reruns.py, which runs
+# each twice in one kernel), then the integration tests and every notebook through nbmake
+# on a throwaway local PostgreSQL (installed with apt-get when we are root; skipped loudly
+# if impossible).
 test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff check fiblab tests tools benchmarks
 	$(BIN)/ruff format --check fiblab tests tools benchmarks
 	$(BIN)/python tools/build_notebooks.py --check
-	@echo "=== pass 1/2: SQLite ==="
-	$(BIN)/python -m pytest
+	@echo "=== pass 1/2: SQLite (notebooks run twice per kernel by tests/test_notebook_reruns.py) ==="
+	$(BIN)/python -m pytest --deselect notebooks/
 	@echo "=== pass 2/2: PostgreSQL ==="
 	$(BIN)/python -m fiblab.localpg run --install -- $(BIN)/python -m pytest -m integration
 

@@ -95,6 +95,7 @@ def bench_throughput(trials: int, label: str) -> dict[str, float]:
     settings = {
         "fiblab (0.1 s)": (0.1, []),
         "fiblab (0.1 s) + prefetch 1": (0.1, ["--prefetch", "1"]),
+        "0.2 s polling + prefetch 1": (0.2, ["--prefetch", "1"]),
         "fast polling (0.02 s)": (0.02, []),
         "DBOS default (1.0 s)": (DBOS_DEFAULT_POLLING, []),
     }
