@@ -14,8 +14,11 @@ $(BIN)/.fiblab-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
 
+# Jupyter refuses to run as root without --allow-root (containers, CI machines).
+ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(BIN)/.fiblab-installed
-	$(BIN)/jupyter lab notebooks/00_index.ipynb
+	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/00_index.ipynb
 
 # SQLite pass (everything; the notebooks through tests/test_notebook_reruns.py, which runs
 # each twice in one kernel), then the integration tests and every notebook through nbmake
