@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from . import config
+
 #: How often the watcher looks at the parent pid and the database file, seconds.
 WATCH_INTERVAL_SEC = 0.2
 
@@ -75,6 +77,17 @@ def start_watcher(
                 return
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def server_args_problem(database_url: str | None, executor_id: str) -> str | None:
+    """What is wrong with a server's database URL or executor id, or None."""
+    if not database_url:
+        return f"no database: pass --database-url or set {config.DATABASE_URL_ENV}"
+    try:
+        config.check_name(executor_id, "executor id")
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def positive_float(text: str) -> float:

@@ -135,16 +135,9 @@ def main(
     """Run a server. Variant modules (``fiblab.variants.…``) define their own workflows at
     import time, then call this with their own ``prog`` and ``description``."""
     args = build_parser(prog, description).parse_args(argv)
-    if not args.database_url:
-        print(
-            f"error: no database: pass --database-url or set {config.DATABASE_URL_ENV}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        config.check_name(args.executor_id, "executor id")
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+    problem = lifecycle.server_args_problem(args.database_url, args.executor_id)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     if args.scratch_dir:
         os.makedirs(args.scratch_dir, exist_ok=True)

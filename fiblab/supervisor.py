@@ -378,16 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, server_args = build_parser().parse_known_args(argv)
-    if not args.database_url:
-        print(
-            f"error: no database: pass --database-url or set {config.DATABASE_URL_ENV}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        config.check_name(args.executor_id, "executor id")
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+    problem = lifecycle.server_args_problem(args.database_url, args.executor_id)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     scratch = Path(args.scratch_dir or Path.cwd() / "scratch").resolve()
     scratch.mkdir(parents=True, exist_ok=True)
