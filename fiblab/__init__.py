@@ -5,7 +5,8 @@ Modules, one job each: ``fib`` (maths), ``config`` (names, URLs, scratch folders
 (start/stop/crash servers), ``health`` (the health process and endpoint),
 ``supervisor`` (restart a crashed worker), ``client`` (DBOSClient helpers), ``plots``,
 ``lab`` (one notebook's workspace), ``display`` (showing source in a notebook),
-``localpg`` (a throwaway PostgreSQL) and ``variants`` (the designs that fail).
+``localpg`` (a throwaway PostgreSQL), ``lifecycle`` (how the long-running programs
+stop), ``waiting``, ``chaos`` and ``variants`` (the designs that fail).
 """
 
 __version__ = "0.1.0"
