@@ -29,8 +29,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -42,6 +40,7 @@ from fiblab.waiting import wait_for  # noqa: E402
 
 ROOT = REPO / "benchmarks"
 DBOS_DEFAULT_POLLING = 1.0
+IDLE_SECONDS = 5.0  # how long an idle server's CPU use is measured
 
 
 def median_of(trials: int, measure: Callable[[], float]) -> float:
@@ -58,14 +57,6 @@ def calibrate_n(target_seconds: float = 0.3) -> int:
         if gap < best_gap:
             best, best_gap = n, gap
     return best
-
-
-def idle_cpu_percent(pid: int, seconds: float = 5.0) -> float:
-    """CPU use of one process while it sits idle, in % of one core."""
-    process = psutil.Process(pid)
-    before, started = sum(process.cpu_times()[:2]), time.monotonic()
-    time.sleep(seconds)
-    return 100 * (sum(process.cpu_times()[:2]) - before) / (time.monotonic() - started)
 
 
 # --- 1. throughput -------------------------------------------------------------------
@@ -104,7 +95,7 @@ def bench_throughput(trials: int, label: str) -> dict[str, float]:
             group = lab.start_servers(["a", "b"], polling_interval=interval, extra_args=extra)
             servers_seconds(lab, [1, 1])  # warm: first dequeue after launch
             seconds = median_of(trials, lambda lab=lab: servers_seconds(lab, ns))
-            idle = max(idle_cpu_percent(server.pid) for server in group)
+            idle = max(server.cpu_percent(IDLE_SECONDS) for server in group)
         results[f"2 servers, {name} s"] = seconds
         results[f"2 servers, {name} / pool"] = seconds / baseline
         results[f"2 servers, {name} idle CPU %"] = idle
@@ -133,7 +124,7 @@ def bench_latency(trials: int, label: str) -> dict[str, float]:
         server = lab.start_server("a")
         round_trips(lab, 0.01, 2, seed=0)
         results["fiblab defaults ms"] = 1000 * round_trips(lab, 0.01, samples, seed=1)
-        results["fiblab idle CPU %"] = idle_cpu_percent(server.pid)
+        results["fiblab idle CPU %"] = server.cpu_percent(IDLE_SECONDS)
         server.stop()
         lab.start_server("a", polling_interval=DBOS_DEFAULT_POLLING)
         round_trips(lab, DBOS_DEFAULT_POLLING, 1, seed=0)
