@@ -12,6 +12,8 @@ import argparse
 import os
 import signal
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -20,10 +22,19 @@ from . import config
 
 #: How often the watcher looks at the parent pid and the database file, seconds.
 WATCH_INTERVAL_SEC = 0.2
+#: Longest a waiting thread takes to act on a SIGINT or SIGTERM, seconds.
+SIGNAL_CHECK_SEC = 0.05
 
 
 class StopRequest:
-    """Remembers the first reason to stop; later requests are logged and ignored."""
+    """Remembers the first reason to stop; later requests are logged and ignored.
+
+    A signal handler only notes the signal; :meth:`wait` turns it into a request. The
+    handler runs in the main thread between two bytecodes, possibly while that thread
+    holds the event's internal lock inside ``Event.wait``: setting the event (or taking
+    any lock) there could deadlock the process for good — the trap CPython issue
+    gh-126434 describes for ``multiprocessing.Event``.
+    """
 
     def __init__(self, log: Callable[[str], None]) -> None:
         self.event = threading.Event()
@@ -32,6 +43,7 @@ class StopRequest:
         self.exit_code = 0
         self._log = log
         self._lock = threading.Lock()
+        self._signals: deque[str] = deque()  # appended by the handler; no lock needed
 
     def request(self, reason: str, graceful: bool = True, exit_code: int = 0) -> None:
         with self._lock:
@@ -42,7 +54,7 @@ class StopRequest:
             self.event.set()
 
     def on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        self.request(signal.Signals(signum).name)
+        self._signals.append(signal.Signals(signum).name)
 
     def install_signal_handlers(self) -> None:
         """SIGINT and SIGTERM request a graceful stop."""
@@ -50,7 +62,18 @@ class StopRequest:
         signal.signal(signal.SIGTERM, self.on_signal)
 
     def wait(self, timeout: float | None = None) -> bool:
-        return self.event.wait(timeout)
+        """Block until a stop is requested (True) or ``timeout`` s passed (False); a
+        signal is noticed within :data:`SIGNAL_CHECK_SEC`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            while self._signals:
+                self.request(self._signals.popleft())
+            if self.event.is_set():
+                return True
+            left = SIGNAL_CHECK_SEC if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.event.wait(min(left, SIGNAL_CHECK_SEC))
 
 
 def start_watcher(

@@ -188,7 +188,7 @@ def main(
     )
     if health is not None:
         health.phase = "ready"
-    stop.event.wait()
+    stop.wait()
     if health is not None:
         health.phase = "stopping"
     grace = args.grace if stop.graceful else 0

@@ -225,5 +225,8 @@ def test_cli_runs_worker_and_health_restarts_and_stops_cleanly(lab) -> None:
     assert again.worker["executor_id"] == "w"
     assert "crashed pid=" in cli.logs() and "killed by SIGKILL" in cli.logs()
 
-    assert cli.stop() == 0
+    started = time.monotonic()
+    code = cli.stop()
+    took = time.monotonic() - started
+    assert code == 0, f"supervisor exit {code} after {took:.1f} s; its log:\n{cli.logs()}"
     wait_for(lambda: not fiblab_processes(lab.scratch), 10, "worker and health to exit")

@@ -1,0 +1,48 @@
+"""StopRequest: the first reason to stop wins, and a signal can never deadlock the process."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+from fiblab.lifecycle import SIGNAL_CHECK_SEC, StopRequest
+
+
+def test_the_first_reason_wins_and_later_ones_are_logged() -> None:
+    said: list[str] = []
+    stop = StopRequest(said.append)
+    assert stop.wait(0.01) is False
+    stop.request("parent pid 1 is gone", graceful=False)
+    stop.request("SIGTERM")
+    assert stop.wait(0) is True
+    assert (stop.reason, stop.graceful) == ("parent pid 1 is gone", False)
+    assert said == ["SIGTERM while already stopping (parent pid 1 is gone): ignored"]
+
+
+def test_a_signal_while_the_waiter_holds_the_events_lock_does_not_deadlock() -> None:
+    """A handler runs in the main thread between two bytecodes, possibly inside
+    ``Event.wait`` with the event's lock held; setting the event there used to hang."""
+    stop = StopRequest(print)
+
+    def signal_arrives_inside_event_wait() -> None:
+        with stop.event._cond:  # what the main thread holds for a moment in Event.wait
+            stop.on_signal(signal.SIGTERM, None)
+
+    handler = threading.Thread(target=signal_arrives_inside_event_wait, daemon=True)
+    handler.start()
+    handler.join(5)
+    assert not handler.is_alive(), "the signal handler blocked on the event's lock"
+    started = time.monotonic()
+    assert stop.wait(5) is True
+    assert time.monotonic() - started < 1
+    assert (stop.reason, stop.graceful, stop.exit_code) == ("SIGTERM", True, 0)
+
+
+def test_a_signal_noted_during_a_wait_ends_it_promptly() -> None:
+    stop = StopRequest(print)
+    threading.Timer(0.2, stop.on_signal, (signal.SIGINT, None)).start()
+    started = time.monotonic()
+    assert stop.wait(10) is True
+    assert time.monotonic() - started < 0.2 + SIGNAL_CHECK_SEC + 1
+    assert stop.reason == "SIGINT"
