@@ -118,7 +118,10 @@ ax.plot(range(len(server_counts)), list(pool_x.values()), "k_", markersize=40,
 ax.legend();
 
 # %% [markdown]
-# **Check:** on a machine with at least two CPUs, two servers beat one clearly; no
+# **Check:** on a machine with at least two CPUs, two servers beat one clearly (at least
+# 1.25 times the throughput: servers that took turns would give about 1.0, and the pool
+# above shows what two processes can gain here — the margin leaves room for a busy
+# laptop); no
 # number of servers does better than the pool with as many processes could on these
 # CPUs (within measurement noise); every result was right (checked inside
 # `servers_seconds`).
@@ -127,7 +130,7 @@ ax.legend();
 print("servers:", {k: round(v, 2) for k, v in servers_x.items()})
 print("pool:   ", {k: round(v, 2) for k, v in pool_x.items()})
 if cores >= 2:
-    assert on_sqlite[1] / on_sqlite[2] > 1.4
+    assert on_sqlite[1] / on_sqlite[2] > 1.25
 for k in server_counts:
     assert servers_x[k] <= min(k, cores) * 1.2
 
