@@ -179,6 +179,10 @@ async def enqueue_many_async(
     return [await client.enqueue_async(options, n) for n in checked]
 
 
+#: The statuses a workflow ends in (it stays in them unless someone resumes or forks it).
+FINISHED_STATUSES = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
+
+
 def results_as_completed(
     client: DBOSClient,
     handles: Sequence[WorkflowHandle[Any]],
@@ -188,15 +192,35 @@ def results_as_completed(
     """Yield ``(workflow_id, result)`` as each workflow finishes, first finished first.
 
     A workflow that ended in error yields its exception object instead of a result.
+    One query per poll asks which of the waiting workflows have finished. While none
+    has, the pause between polls grows from ``polling_interval_sec`` to at most five
+    times that, so a client waiting on long jobs leaves the CPUs to the servers.
+    Raises ``TimeoutError`` when some are still unfinished after ``timeout`` seconds.
     """
-    pending = list(handles)
+    pending = {handle.workflow_id: handle for handle in handles}
     deadline = time.monotonic() + timeout
+    pause = polling_interval_sec
     while pending:
-        if time.monotonic() > deadline:
+        finished = off_loop(_finished_ids, client, list(pending))
+        for workflow_id in finished:
+            handle = pending.pop(workflow_id)
+            yield workflow_id, off_loop(_result_or_error, handle, polling_interval_sec)
+        if finished:
+            pause = polling_interval_sec
+            continue
+        left = deadline - time.monotonic()
+        if left <= 0:
             raise TimeoutError(f"{len(pending)} workflows unfinished after {timeout} s")
-        done = off_loop(client.wait_first, pending, polling_interval_sec=polling_interval_sec)
-        pending.remove(done)
-        yield done.workflow_id, off_loop(_result_or_error, done, polling_interval_sec)
+        time.sleep(min(pause, left))
+        pause = min(pause * 1.5, polling_interval_sec * 5)
+
+
+def _finished_ids(client: DBOSClient, workflow_ids: list[str]) -> list[str]:
+    """Which of ``workflow_ids`` have finished, earliest recorded update first."""
+    done = client.list_workflows(
+        workflow_ids=workflow_ids, status=FINISHED_STATUSES, load_input=False, load_output=False
+    )
+    return [row.workflow_id for row in sorted(done, key=lambda row: row.updated_at or 0)]
 
 
 async def results_as_completed_async(

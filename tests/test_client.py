@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import textwrap
+import time
 
 import pytest
 
@@ -65,6 +66,24 @@ def test_results_as_completed_sync(lab) -> None:
     results = dict(fc.results_as_completed(lab.client, handles, timeout=60))
     assert set(results) == {h.workflow_id for h in handles}
     assert sorted(r[:2] for r in results.values()) == sorted((n, fib_iterative(n)) for n in ns)
+
+
+def test_results_as_completed_yields_errors_in_finish_order_then_times_out(lab) -> None:
+    """The timeout holds even while nothing finishes (here: no server at all at first)."""
+    handles = fc.enqueue_many(lab.client, [10, 11])
+    handles.append(lab.client.enqueue(fc.enqueue_options(), "x"))  # fails on the server
+    with pytest.raises(TimeoutError, match="3 workflows unfinished after 0.5 s"):
+        next(fc.results_as_completed(lab.client, handles, timeout=0.5))
+    lab.start_server("s1")
+    arrived = list(fc.results_as_completed(lab.client, handles, timeout=60))
+    assert {wid for wid, _ in arrived} == {h.workflow_id for h in handles}
+    errors = [r for _, r in arrived if isinstance(r, Exception)]
+    assert len(errors) == 1 and "'x'" in str(errors[0])
+    late = lab.client.enqueue(fc.enqueue_options("no_such_workflow"), 1)  # never finishes
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="1 workflows unfinished"):
+        list(fc.results_as_completed(lab.client, [late], timeout=1))
+    assert time.monotonic() - started < 5
 
 
 def test_results_as_completed_async_reports_errors_as_values(lab) -> None:
