@@ -19,6 +19,7 @@ from dbos import (
     EnqueueOptions,
     WorkflowHandle,
     WorkflowHandleAsync,
+    WorkflowStatusString,
     run_dbos_database_migrations,
 )
 
@@ -179,8 +180,13 @@ async def enqueue_many_async(
     return [await client.enqueue_async(options, n) for n in checked]
 
 
-#: The statuses a workflow ends in (it stays in them unless someone resumes or forks it).
-FINISHED_STATUSES = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
+#: Every status but the three of a workflow still waiting or running: DBOS's own rule
+#: for ``wait_first``, so a status added by a later DBOS counts the same way there and here.
+FINISHED_STATUSES = [
+    status.value
+    for status in WorkflowStatusString
+    if status.value not in ("PENDING", "ENQUEUED", "DELAYED")
+]
 
 
 def results_as_completed(

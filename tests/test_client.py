@@ -68,7 +68,7 @@ def test_results_as_completed_sync(lab) -> None:
     assert sorted(r[:2] for r in results.values()) == sorted((n, fib_iterative(n)) for n in ns)
 
 
-def test_results_as_completed_yields_errors_in_finish_order_then_times_out(lab) -> None:
+def test_results_as_completed_reports_errors_and_keeps_its_timeout(lab) -> None:
     """The timeout holds even while nothing finishes (here: no server at all at first)."""
     handles = fc.enqueue_many(lab.client, [10, 11])
     handles.append(lab.client.enqueue(fc.enqueue_options(), "x"))  # fails on the server
