@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import signal
 import threading
@@ -30,6 +31,9 @@ from dbos import DBOS, DBOSConfig, Queue
 from . import config
 from .client import prepare_database
 from .fib import MAX_ITERATIVE_N, fib_recursive, validate_n
+
+#: "workflow … started/finished" lines: a server prints them (as the original's did).
+workflow_log = logging.getLogger(config.WORKFLOW_LOGGER)
 
 CrashMode = Literal["kill", "segfault"]
 CRASH_MODES: tuple[str, ...] = ("kill", "segfault")
@@ -72,8 +76,15 @@ def _cpu_slot() -> Iterator[None]:
 @DBOS.workflow()
 def fibonacci_workflow(n: int) -> tuple[int, int, float]:
     """Validate ``n`` (bad input ends the workflow in ERROR), then run one step."""
-    validate_n(n)
-    return compute_fibonacci(n)
+    workflow_log.info("workflow %s started: fibonacci_workflow(%r)", DBOS.workflow_id, n)
+    try:
+        validate_n(n)
+        result = compute_fibonacci(n)
+    except Exception as error:
+        workflow_log.info("workflow %s failed: %s", DBOS.workflow_id, error)
+        raise
+    workflow_log.info("workflow %s finished: fib(%d) = %d in %.3f s", DBOS.workflow_id, *result)
+    return result
 
 
 # --- one step per index, with a deterministic crash trigger --------------------------
@@ -119,12 +130,14 @@ def fibonacci_steps_workflow(
     validate_n(n, MAX_ITERATIVE_N)
     if crash_mode not in CRASH_MODES:
         raise ValueError(f"crash_mode must be one of {CRASH_MODES}, got {crash_mode!r}")
+    workflow_log.info("workflow %s started: fibonacci_steps_workflow(%d)", DBOS.workflow_id, n)
     previous, current = 0, 1
     for i in range(2, n + 1):
         nxt = fibonacci_index_step(
             i, previous, current, crash_at, crash_mode, crash_every_time, step_seconds
         )
         previous, current = current, nxt
+    workflow_log.info("workflow %s finished: %d steps", DBOS.workflow_id, max(n - 1, 0))
     return n, (current if n > 0 else 0)
 
 

@@ -32,6 +32,9 @@ QUEUE_POLLING_INTERVAL_SEC = 0.1
 #: How often a result handle checks the database, seconds (DBOS's default: 1.0 s).
 RESULT_POLLING_INTERVAL_SEC = 0.01
 
+#: Logger of the workflows' "started"/"finished" lines; a server prints it, a kernel not.
+WORKFLOW_LOGGER = "fiblab.workflows"
+
 DATABASE_URL_ENV = "FIBLAB_DATABASE_URL"
 SCRATCH_ENV = "FIBLAB_SCRATCH_DIR"
 SCRATCH_ROOT_ENV = "FIBLAB_SCRATCH_ROOT"

@@ -76,6 +76,33 @@ class StopRequest:
             self.event.wait(min(left, SIGNAL_CHECK_SEC))
 
 
+class DatabaseFile:
+    """A SQLite file that may not exist yet: tells "not created yet" from "deleted".
+
+    :meth:`gone` is True only once the file has been seen and is then missing, or has
+    been replaced by another file (a different inode) — never while nobody created it
+    yet (``DBOS.launch()`` creates it, and on a busy machine that takes a while).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None  # (device, inode) once seen
+
+    def _current(self) -> tuple[int, int] | None:
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def gone(self) -> bool:
+        now = self._current()
+        if self.identity is None:
+            self.identity = now
+            return False
+        return now != self.identity
+
+
 def start_watcher(
     stop: StopRequest,
     parent_pid: int | None,
@@ -84,14 +111,18 @@ def start_watcher(
     database_gone_exit_code: int = 3,
 ) -> None:
     """A daemon thread that requests a stop when ``parent_pid`` stops being our parent,
-    or when ``sqlite_file`` vanishes (after calling ``on_database_gone``)."""
+    or when ``sqlite_file``, once created, is deleted or replaced (after calling
+    ``on_database_gone``)."""
+    database = DatabaseFile(sqlite_file) if sqlite_file is not None else None
+    if database is not None:
+        database.gone()  # note the file's identity now, if it exists already
 
     def watch() -> None:
         while not stop.wait(WATCH_INTERVAL_SEC):
             if parent_pid is not None and os.getppid() != parent_pid:
                 stop.request(f"parent pid {parent_pid} is gone", graceful=False)
                 return
-            if sqlite_file is not None and not sqlite_file.exists():
+            if database is not None and database.gone():
                 if on_database_gone is not None:
                     on_database_gone()
                 stop.request(
@@ -110,6 +141,19 @@ def server_args_problem(database_url: str | None, executor_id: str) -> str | Non
         config.check_name(executor_id, "executor id")
     except ValueError as error:
         return str(error)
+    return None
+
+
+def make_sqlite_folder(database_url: str) -> str | None:
+    """Create the folder a ``sqlite:///`` database goes in (SQLite creates the file, not
+    its folder); what went wrong, naming the folder, or None."""
+    sqlite_file = config.sqlite_path(database_url)
+    if sqlite_file is None:
+        return None
+    try:
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return f"cannot create the folder {sqlite_file.parent} for the SQLite database: {error}"
     return None
 
 

@@ -19,6 +19,7 @@ process (``python -m fiblab.health``) does not.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import threading
@@ -118,6 +119,16 @@ def log(message: str) -> None:
     print(f"[fiblab-server pid={os.getpid()}] {message}", flush=True)
 
 
+def show_workflow_log() -> None:
+    """Print the workflows' own log lines (which workflow starts and finishes) the way
+    :func:`log` prints, so a server's terminal tells which work it did."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter(f"[fiblab-server pid={os.getpid()}] %(message)s"))
+    workflow_log = logging.getLogger(config.WORKFLOW_LOGGER)
+    workflow_log.addHandler(handler)
+    workflow_log.setLevel(logging.INFO)
+
+
 #: Exit code when the server stops because its SQLite database file was deleted.
 EXIT_DATABASE_GONE = 3
 #: Exit code when DBOS could not shut down cleanly in time (e.g. the database is down).
@@ -135,7 +146,9 @@ def main(
     """Run a server. Variant modules (``fiblab.variants.…``) define their own workflows at
     import time, then call this with their own ``prog`` and ``description``."""
     args = build_parser(prog, description).parse_args(argv)
-    problem = lifecycle.server_args_problem(args.database_url, args.executor_id)
+    problem = lifecycle.server_args_problem(
+        args.database_url, args.executor_id
+    ) or lifecycle.make_sqlite_folder(args.database_url)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -145,6 +158,7 @@ def main(
 
     stop = lifecycle.StopRequest(log)
     stop.install_signal_handlers()
+    show_workflow_log()
     parent_pid = os.getppid()
     log(
         f"starting executor_id={args.executor_id} ppid={parent_pid} "
@@ -156,8 +170,8 @@ def main(
         None if args.no_parent_watch else parent_pid,
         sqlite_file,
         on_database_gone=lambda: log(
-            f"error: the SQLite database {sqlite_file} was deleted; restart this server "
-            "(same executor id) once the database is back"
+            f"error: the SQLite database {sqlite_file} was deleted or replaced; restart this "
+            "server (same executor id) once the database is back"
         ),
         database_gone_exit_code=EXIT_DATABASE_GONE,
     )

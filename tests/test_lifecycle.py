@@ -6,7 +6,7 @@ import signal
 import threading
 import time
 
-from fiblab.lifecycle import SIGNAL_CHECK_SEC, StopRequest
+from fiblab.lifecycle import SIGNAL_CHECK_SEC, DatabaseFile, StopRequest
 
 
 def test_the_first_reason_wins_and_later_ones_are_logged() -> None:
@@ -46,3 +46,27 @@ def test_a_signal_noted_during_a_wait_ends_it_promptly() -> None:
     assert stop.wait(10) is True
     assert time.monotonic() - started < 0.2 + SIGNAL_CHECK_SEC + 1
     assert stop.reason == "SIGINT"
+
+
+def test_a_database_file_not_created_yet_is_not_gone(tmp_path) -> None:
+    path = tmp_path / "fresh" / "db.sqlite"
+    database = DatabaseFile(path)
+    assert not database.gone()  # not there yet: a server still launching
+    assert not database.gone()
+    path.parent.mkdir()
+    path.write_bytes(b"")  # DBOS.launch() created it
+    assert not database.gone()
+    assert not database.gone()
+    path.unlink()
+    assert database.gone()  # seen, then deleted
+
+
+def test_a_replaced_database_file_is_gone(tmp_path) -> None:
+    path = tmp_path / "db.sqlite"
+    path.write_bytes(b"old")
+    database = DatabaseFile(path)
+    assert not database.gone()
+    replacement = tmp_path / "new.sqlite"
+    replacement.write_bytes(b"new")
+    replacement.replace(path)  # same name, another file
+    assert database.gone()
