@@ -378,7 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, server_args = build_parser().parse_known_args(argv)
-    problem = lifecycle.server_args_problem(args.database_url, args.executor_id)
+    problem = lifecycle.server_args_problem(
+        args.database_url, args.executor_id
+    ) or lifecycle.make_sqlite_folder(args.database_url)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
