@@ -7,6 +7,7 @@ Usage::
 What it writes (``--out``, default ``handouts/``)::
 
     index.html                 the series in order: objectives, time, links to both editions
+    terminals.html             the original experiment by hand, in three terminals (README)
     instructor/NN_name.html    executed on the embedded SQLite default, solutions included
     instructor/NN_name.ipynb   the same executed notebook
     student/NN_name.ipynb      ready to hand out: solutions emptied, no outputs
@@ -51,6 +52,7 @@ from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_notebooks import NOTEBOOKS, Entry, describe, index_notebook, notebooks  # noqa: E402
+from terminal_handout import terminal_page  # noqa: E402
 
 REPO = NOTEBOOKS.parent
 NAV_IDS = ("nav-top", "nav-bottom")
@@ -289,6 +291,8 @@ The <strong>instructor</strong> edition is executed and shows the solutions; the
 <strong>student</strong> edition has the solutions emptied and no outputs: hand out the
 <code>student/</code> folder's <code>.ipynb</code> files (they need the <code>fiblab</code>
 package: <code>make lab</code> in the repository).</p>
+<p>No notebook needed: <a href="terminals.html">the original experiment by hand, in three
+terminals</a> (two servers and a client).</p>
 <table id="handouts">
 <thead><tr><th>notebook</th><th>you will be able to</th><th>time</th>
 <th>instructor</th><th>student</th></tr></thead>
@@ -378,6 +382,7 @@ def build(out: Path, only: str | None = None, timeout: int = 300) -> list[Handou
     write(student / "00_index.ipynb", nbformat.writes(index) + "\n")
     seconds = time.perf_counter() - started
     write(out / "index.html", index_page(handouts, seconds))
+    write(out / "terminals.html", terminal_page())
     report(out, handouts, seconds)
     return handouts
 

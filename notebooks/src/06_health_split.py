@@ -469,8 +469,13 @@ assert not poison_supervisor.crashes
 #   that was asked to stop alone, and gives up — with a clear message — when crashes
 #   come too fast: a poison-pill workflow or a worker that cannot start. The way out of
 #   a poison pill is a decision (fix the code, cancel the workflow), not another restart.
-# * The same supervisor runs outside a notebook, with `FIBLAB_DATABASE_URL` set:
-#   `python -m fiblab.supervisor --executor-id worker --health-port 0`.
+# * The same supervisor runs outside a notebook. In a terminal, from the repository folder
+#   (Ctrl-C stops it, its worker and its health process):
+#
+# <!-- doc-test: background -->
+# ```bash
+# .venv/bin/python -m fiblab.supervisor --database-url sqlite:///$PWD/scratch/worker.sqlite --executor-id worker --health-port 0
+# ```
 #
 # **Next:** [07 · Class-based designs that break](07_class_based_variants.ipynb) — the designs that
 # look natural and fail under exactly these crashes.

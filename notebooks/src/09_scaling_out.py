@@ -140,13 +140,17 @@ for k in server_counts:
 # SQLite is one file on one machine: fine for a laptop, and all servers must share that
 # machine. Servers on *several* machines need a database they can all reach: PostgreSQL.
 # This part runs when `FIBLAB_DATABASE_URL` points at one (`make test` runs every
-# notebook a second time on a throwaway PostgreSQL). To try it yourself:
+# notebook a second time on a throwaway PostgreSQL). To try it yourself, in a terminal
+# from the repository folder:
 #
+# <!-- doc-test: needs-postgres -->
 # ```bash
 # .venv/bin/python -m fiblab.localpg start     # a throwaway local PostgreSQL
 # source scratch/postgres/env                  # sets FIBLAB_DATABASE_URL (password not shown)
-# make lab
+# .venv/bin/python -m fiblab.localpg status
 # ```
+#
+# then `make lab` in that terminal; `python -m fiblab.localpg stop` removes it again.
 #
 # On one machine the PostgreSQL server's processes share the CPUs with the servers (and
 # answer every poll), so expect less speed-up than on SQLite; the check only asks that
