@@ -17,7 +17,7 @@ from dbos import DBOS, DBOSClient
 
 from . import app, config
 from .client import connect, off_loop, prepare_database
-from .processes import ManagedProcess, Server, ServerGroup, _stop_previous_copy
+from .processes import ManagedProcess, ServerGroup, ServerProcess, stop_previous_copy
 
 
 class Lab:
@@ -45,7 +45,7 @@ class Lab:
         pid_dir = self.scratch / "pids"
         if pid_dir.is_dir():
             for pid_file in pid_dir.glob("*.json"):
-                _stop_previous_copy(pid_file)
+                stop_previous_copy(pid_file)
         for entry in self.scratch.iterdir():
             if entry.is_dir():
                 shutil.rmtree(entry)
@@ -68,13 +68,13 @@ class Lab:
 
     # --- servers ----------------------------------------------------------------------
 
-    def server(self, executor_id: str, **options: Any) -> Server:
+    def server(self, executor_id: str, **options: Any) -> ServerProcess:
         """A server on this lab's database, not started yet."""
-        server = Server(executor_id, self.database_url, self.scratch, **options)
+        server = ServerProcess(executor_id, self.database_url, self.scratch, **options)
         self.processes = [p for p in self.processes if p.name != server.name] + [server]
         return server
 
-    def start_server(self, executor_id: str, **options: Any) -> Server:
+    def start_server(self, executor_id: str, **options: Any) -> ServerProcess:
         """Start one server and wait until it is ready."""
         server = self.server(executor_id, **options)
         server.start().wait_ready()

@@ -27,11 +27,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from . import config, lifecycle
+from .protocol import SERVER_READY_PREFIX as READY_PREFIX
+from .protocol import WORKER_HEALTH_PREFIX
 
 if TYPE_CHECKING:
     from .health import OwnProcess
-
-READY_PREFIX = "fiblab-server ready"
 
 
 DESCRIPTION = "Run one fiblab DBOS server: it takes fibonacci_workflow jobs from a queue."
@@ -260,7 +260,7 @@ def _start_health_endpoint(port: int | None, executor_id: str) -> OwnProcess | N
     whose ``phase`` the caller moves on (starting → ready → stopping)."""
     if port is None:
         return None
-    from .health import WORKER_HEALTH_PREFIX, HealthServer, OwnProcess
+    from .health import HealthServer, OwnProcess
 
     report = OwnProcess(executor_id)
     server = HealthServer(report, served_by="worker-process", port=port).start()

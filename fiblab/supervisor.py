@@ -38,11 +38,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config, lifecycle
-from .processes import READY_TIMEOUT_SEC, STOP_TIMEOUT_SEC, ManagedProcess, Server
+from .processes import (
+    READY_TIMEOUT_SEC,
+    STOP_TIMEOUT_SEC,
+    HealthProcess,
+    ManagedProcess,
+    ServerProcess,
+)
+from .protocol import SUPERVISOR_READY_PREFIX as READY_PREFIX
 
 #: Deaths that mean "someone asked it to stop", not a crash (systemd's clean signals).
 CLEAN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE)
-READY_PREFIX = "fiblab-supervisor ready"
 POLL_INTERVAL_SEC = 0.05
 RESTART_DELAY_SEC = 0.1
 
@@ -397,7 +403,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if event.kind in ("gave-up", "exited"):
             stop.request(event.kind)
 
-    worker = Server(args.executor_id, args.database_url, scratch, extra_args=server_args)
+    worker = ServerProcess(args.executor_id, args.database_url, scratch, extra_args=server_args)
     supervisor = Supervisor(
         worker,
         max_crashes=args.max_crashes,
@@ -409,8 +415,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         supervisor.start(wait=False)
         if args.health_port is not None:
-            from .health import HealthProcess
-
             health = HealthProcess.watching(worker, port=args.health_port)
             health.start().wait_ready()
         announced = False

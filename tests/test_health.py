@@ -14,18 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
-from fiblab.health import (
-    HOST,
-    READY_PREFIX,
-    HealthProcess,
-    HealthServer,
-    WorkerWatch,
-    port_in_log,
-    probe,
-    worker_health_port,
-)
+from fiblab.health import READY_PREFIX, HealthServer, WorkerWatch, probe
 from fiblab.lab import Lab
-from fiblab.processes import fiblab_processes
+from fiblab.processes import HealthProcess, fiblab_processes, worker_health_port
+from fiblab.protocol import HOST, port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
 from fiblab.waiting import wait_for
 
@@ -393,7 +385,7 @@ def test_sigterm_and_sigint_stop_it(lab, how: str) -> None:
 OWNER = textwrap.dedent(
     """
     import os, signal
-    from fiblab.health import HealthProcess
+    from fiblab.processes import HealthProcess
     health = HealthProcess("h", {scratch!r}, worker_pid=os.getpid())
     health.start().wait_ready()
     print(health.pid, flush=True)

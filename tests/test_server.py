@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from fiblab import client as fc
-from fiblab.processes import Server
+from fiblab.processes import ServerProcess
 from fiblab.server import READY_PREFIX
 from fiblab.waiting import wait_for
 
@@ -134,7 +134,7 @@ def test_a_crash_at_a_chosen_step_happens_once(lab) -> None:
 def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
     first = lab.start_server("s1")
     old_pid = first.pid
-    second = Server("s1", lab.database_url, lab.scratch)  # a re-run cell builds a new object
+    second = ServerProcess("s1", lab.database_url, lab.scratch)  # a re-run cell builds a new object
     second.start().wait_ready()
     assert (
         not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
@@ -146,8 +146,8 @@ def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
 INTERRUPTED_OWNER = textwrap.dedent(
     """
     import os, signal, time
-    from fiblab.processes import Server
-    server = Server("owned", {url!r}, {scratch!r})
+    from fiblab.processes import ServerProcess
+    server = ServerProcess("owned", {url!r}, {scratch!r})
     server.start().wait_ready()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the kernel survives its interrupt too
     os.killpg(os.getpgrp(), signal.SIGINT)         # what Jupyter's interrupt button does
@@ -169,8 +169,8 @@ def test_a_jupyter_style_interrupt_does_not_kill_the_server(lab) -> None:
 OWNER = textwrap.dedent(
     """
     import os, signal, sys
-    from fiblab.processes import Server
-    server = Server("owned", {url!r}, {scratch!r})
+    from fiblab.processes import ServerProcess
+    server = ServerProcess("owned", {url!r}, {scratch!r})
     server.start().wait_ready()
     print(server.pid, flush=True)
     how = {how!r}

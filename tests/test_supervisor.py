@@ -15,8 +15,9 @@ import psutil
 import pytest
 
 from fiblab import client as fc
-from fiblab.health import HealthProcess, port_in_log, probe
-from fiblab.processes import ManagedProcess, fiblab_processes
+from fiblab.health import probe
+from fiblab.processes import HealthProcess, ManagedProcess, fiblab_processes
+from fiblab.protocol import port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
 from fiblab.supervisor import READY_PREFIX, Supervisor, SupervisorGaveUp, is_crash
 from fiblab.waiting import wait_for

@@ -56,8 +56,9 @@ from concurrent.futures import ThreadPoolExecutor
 from fiblab import client as fc
 from fiblab.display import show_source, table
 from fiblab.fib import MAX_RECURSIVE_N, fib_recursive
-from fiblab.health import HealthProcess, HealthServer, WorkerWatch, probe, worker_health_port
+from fiblab.health import HealthServer, WorkerWatch, probe
 from fiblab.lab import Lab
+from fiblab.processes import HealthProcess, worker_health_port
 from fiblab.supervisor import Supervisor, SupervisorGaveUp
 from fiblab.waiting import wait_for
 
