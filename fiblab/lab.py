@@ -16,7 +16,7 @@ from typing import Any
 from dbos import DBOS, DBOSClient
 
 from . import app, config
-from .client import connect, off_loop, prepare_database
+from .database import connect, drop_database, off_loop, prepare_database
 from .processes import ManagedProcess, ServerGroup, ServerProcess, stop_previous_copy
 
 
@@ -52,7 +52,7 @@ class Lab:
             else:
                 entry.unlink()
         if config.is_postgres(self.database_url):
-            _drop_postgres_database(self.database_url)
+            drop_database(self.database_url)
         prepare_database(self.database_url)  # servers then poll my_queue from their launch
 
     @property
@@ -129,19 +129,3 @@ def _dbos_is_launched() -> bool:
     from dbos import _dbos
 
     return getattr(_dbos, "_dbos_global_instance", None) is not None
-
-
-def _drop_postgres_database(url: str) -> None:
-    """Drop the database named in ``url`` (it is recreated by the next DBOS launch)."""
-    import sqlalchemy as sa
-
-    target = sa.engine.make_url(url)
-    admin = target.set(database="postgres")
-    if admin.drivername in ("postgresql", "postgres"):
-        admin = admin.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    finally:
-        engine.dispose()

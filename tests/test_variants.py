@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 
 from fiblab import client as fc
+from fiblab.database import stored_inputs
 from fiblab.server import build_parser
 from fiblab.variants import (
     VARIANT_MODULES,
@@ -23,7 +24,6 @@ from fiblab.variants import (
     note_run,
     printable_strings,
     runs_started,
-    stored_inputs,
 )
 from fiblab.waiting import wait_for
 

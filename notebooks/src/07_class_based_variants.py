@@ -318,7 +318,8 @@ assert plain_server.stop() == 0
 # passwords here are fake, of course.
 
 # %%
-from fiblab.variants import decode_stored, instance_argument, printable_strings, stored_inputs
+from fiblab.database import stored_inputs
+from fiblab.variants import decode_stored, instance_argument, printable_strings
 from fiblab.variants.instance_argument import Fetcher
 
 SECRETS = "fiblab.variants.instance_argument"
