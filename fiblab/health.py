@@ -186,6 +186,11 @@ class HealthServer(ThreadingHTTPServer):
     def url(self) -> str:
         return health_url(self.port)
 
+    @property
+    def free_slots(self) -> int:
+        """How many more requests it would serve at once right now."""
+        return self._slots._value  # type: ignore[attr-defined]
+
     def health(self) -> dict:
         """The JSON body of ``GET /health``."""
         worker = self.report()

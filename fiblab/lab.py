@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dbos import DBOS, DBOSClient
+from dbos import DBOS, DBOSClient, WorkflowHandle, WorkflowHandleAsync
 
 from . import app, config
+from .client import enqueue_options
 from .database import connect, drop_database, off_loop, prepare_database
 from .processes import ManagedProcess, ServerGroup, ServerProcess, stop_previous_copy
+from .waiting import wait_for
 
 
 class Lab:
@@ -62,9 +64,50 @@ class Lab:
             self._client = connect(self.database_url)
         return self._client
 
+    def reconnect(self) -> DBOSClient:
+        """A new client in place of the current one, which is dropped without a goodbye
+        (after a database outage its connection pool is dead, and closing it could hang)."""
+        self._client = None
+        return self.client
+
     def executions(self, workflow_id: str | None = None) -> list[dict]:
         """Step executions recorded through the side channel (see ``app.record_execution``)."""
         return app.read_executions(self.scratch, workflow_id)
+
+    def steps_by_process(self, workflow_id: str) -> list[list[int]]:
+        """The steps of ``workflow_id`` that really ran, one list per process, in order."""
+        by_pid: dict[int, list[int]] = {}
+        for run in self.executions(workflow_id):
+            by_pid.setdefault(run["pid"], []).append(run["step"])
+        return list(by_pid.values())
+
+    def wait_steps(self, workflow_id: str, count: int, timeout: float = 30.0) -> None:
+        """Block until ``count`` steps of ``workflow_id`` have really run (side channel)."""
+        wait_for(
+            lambda: len(self.executions(workflow_id)) >= count,
+            timeout,
+            f"{count} steps of workflow {workflow_id} to run",
+        )
+
+    def enqueue_steps(
+        self, n: int, *, wait_steps: int = 0, timeout: float = 30.0, **options: Any
+    ) -> WorkflowHandle[Any]:
+        """Enqueue ``fibonacci_steps_workflow(n, **options)``; return its handle once
+        ``wait_steps`` of its steps have run (e.g. to crash a server mid-workflow)."""
+        handle = off_loop(
+            self.client.enqueue, enqueue_options("fibonacci_steps_workflow"), n, **options
+        )
+        self.wait_steps(handle.workflow_id, wait_steps, timeout)
+        return handle
+
+    async def enqueue_steps_async(
+        self, n: int, *, wait_steps: int = 0, timeout: float = 30.0, **options: Any
+    ) -> WorkflowHandleAsync[Any]:
+        """:meth:`enqueue_steps` with ``await client.enqueue_async`` (a notebook cell)."""
+        target = enqueue_options("fibonacci_steps_workflow")
+        handle = await self.client.enqueue_async(target, n, **options)
+        self.wait_steps(handle.workflow_id, wait_steps, timeout)
+        return handle
 
     # --- servers ----------------------------------------------------------------------
 

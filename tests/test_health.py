@@ -223,13 +223,13 @@ def test_connections_beyond_the_limit_get_503_at_once() -> None:
     ).start()
     try:
         holders = [socket.create_connection((HOST, server.port), timeout=10) for _ in range(2)]
-        wait_for(lambda: server._slots._value == 0, 10, "both slots taken")
+        wait_for(lambda: server.free_slots == 0, 10, "both slots taken")
         answer = probe(server.port, timeout=5)
         assert answer.status == 503 and answer.body["error"].startswith("busy")
         assert answer.seconds < 2  # refused at once, not after the other clients' timeout
         for holder in holders:
             holder.close()
-        wait_for(lambda: server._slots._value == 2, 10, "slots released")
+        wait_for(lambda: server.free_slots == 2, 10, "slots released")
         assert probe(server.port).status == 200
     finally:
         server.close()
