@@ -46,7 +46,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from . import lifecycle
+from . import cli, lifecycle
 from .protocol import HEALTH_PATH, HOST, SERVER_READY_PREFIX, health_url
 from .protocol import HEALTH_READY_PREFIX as READY_PREFIX
 
@@ -452,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Serve GET {HEALTH_PATH} on {HOST} for a fiblab worker process.",
     )
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--worker-pid", type=_pid, help="pid of the worker to watch")
+    which.add_argument("--worker-pid", type=cli.pid, help="pid of the worker to watch")
     which.add_argument(
         "--worker-pid-file",
         help="file holding the worker's pid (JSON {pid, create_time} or a number); "
@@ -464,37 +464,25 @@ def build_parser() -> argparse.ArgumentParser:
         "(without it, a live worker counts as ready)",
     )
     parser.add_argument(
-        "--port", type=lifecycle.port, default=0, help=f"port on {HOST}; 0 (default): a free port"
+        "--port", type=cli.port, default=0, help=f"port on {HOST}; 0 (default): a free port"
     )
     parser.add_argument(
         "--max-connections",
-        type=int,
+        type=cli.positive_int,
         default=MAX_CONNECTIONS,
         help="requests served at once; more are answered 503 (default: %(default)s)",
     )
     parser.add_argument(
         "--client-timeout",
-        type=float,
+        type=cli.positive_float,
         default=CLIENT_TIMEOUT_SEC,
         help="seconds before a silent client is dropped (default: %(default)s)",
     )
-    parser.add_argument(
-        "--no-parent-watch",
-        action="store_true",
-        help="keep running when the process that started this one exits",
-    )
+    cli.add_no_parent_watch(parser)
     return parser
 
 
-def _pid(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a process id >= 1, got {text}")
-    return value
-
-
-def log(message: str) -> None:
-    print(f"[fiblab-health pid={os.getpid()}] {message}", flush=True)
+log = cli.logger("fiblab-health")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -509,8 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             client_timeout=args.client_timeout,
         )
     except (OSError, ValueError) as error:
-        print(f"error: cannot serve on {HOST}:{args.port}: {error}", file=sys.stderr)
-        return 2
+        return cli.refuse(f"cannot serve on {HOST}:{args.port}: {error}")
 
     stop = lifecycle.StopRequest(log)
     stop.install_signal_handlers()
