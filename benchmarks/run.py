@@ -18,7 +18,6 @@ Medians of repeated trials. Not part of the test suite; results go in benchmarks
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import os
 import platform
 import random
@@ -34,8 +33,8 @@ sys.path.insert(0, str(REPO))
 
 from fiblab import client as fc  # noqa: E402
 from fiblab import config  # noqa: E402
-from fiblab.fib import fib_recursive  # noqa: E402
 from fiblab.lab import Lab  # noqa: E402
+from fiblab.machine import n_for_seconds, pool_seconds, usable_cores  # noqa: E402
 from fiblab.waiting import wait_for  # noqa: E402
 
 ROOT = REPO / "benchmarks"
@@ -47,27 +46,7 @@ def median_of(trials: int, measure: Callable[[], float]) -> float:
     return statistics.median(measure() for _ in range(trials))
 
 
-def calibrate_n(target_seconds: float = 0.3) -> int:
-    """The recursive fib size whose one run takes closest to ``target_seconds`` here."""
-    best, best_gap = 25, float("inf")
-    for n in range(25, 34):
-        started = time.perf_counter()
-        fib_recursive(n)
-        gap = abs(time.perf_counter() - started - target_seconds)
-        if gap < best_gap:
-            best, best_gap = n, gap
-    return best
-
-
 # --- 1. throughput -------------------------------------------------------------------
-
-
-def pool_seconds(ns: list[int]) -> float:
-    with concurrent.futures.ProcessPoolExecutor(2) as pool:
-        list(pool.map(fib_recursive, [1, 1]))  # warm: workers exist before timing
-        started = time.perf_counter()
-        list(pool.map(fib_recursive, ns))
-        return time.perf_counter() - started
 
 
 def servers_seconds(lab: Lab, ns: list[int]) -> float:
@@ -82,7 +61,7 @@ def bench_throughput(trials: int, label: str) -> dict[str, float]:
     """Each setting times the pool just before its servers start (no server running, so
     none steals CPU from the pool), then the servers: a shared machine's speed drifts
     within a run, and a baseline measured once at the start would carry that drift."""
-    n = calibrate_n()
+    n = n_for_seconds(0.3)
     ns = [n] * 20
     results: dict[str, float] = {"job n": n}
     pool_times: list[float] = []
@@ -94,7 +73,7 @@ def bench_throughput(trials: int, label: str) -> dict[str, float]:
         "DBOS default (1.0 s)": (DBOS_DEFAULT_POLLING, []),
     }
     for name, (interval, extra) in settings.items():
-        pool = [pool_seconds(ns) for _ in range(trials)]
+        pool = [pool_seconds(ns, 2) for _ in range(trials)]
         with Lab(f"bench-throughput-{label}") as lab:
             group = lab.start_servers(["a", "b"], polling_interval=interval, extra_args=extra)
             servers_seconds(lab, [1, 1])  # warm: first dequeue after launch
@@ -174,9 +153,7 @@ def bench_recovery(trials: int, label: str) -> dict[str, float]:
     def once() -> float:
         with Lab(f"bench-recovery-{label}") as lab:
             server = lab.start_server("a")
-            options = fc.enqueue_options("fibonacci_steps_workflow")
-            handle = lab.client.enqueue(options, 40, step_seconds=0.02)
-            wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 5, 30, "five steps")
+            handle = lab.enqueue_steps(40, wait_steps=5, step_seconds=0.02)
             server.kill()
             seen = len(lab.executions(handle.workflow_id))
             restarted_at = time.time()
@@ -237,7 +214,7 @@ def main() -> int:
     os.chdir(ROOT)  # scratch folders land in benchmarks/scratch
     os.environ.pop(config.DATABASE_URL_ENV, None)
     cpu = platform.processor() or platform.machine()
-    print(f"# fiblab benchmarks — {platform.node()}: {os.cpu_count()} cores, {cpu}, "
+    print(f"# fiblab benchmarks — {platform.node()}: {usable_cores()} cores, {cpu}, "
           f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}")  # fmt: skip
     for name in chosen:
         report(f"{name} (SQLite)", BENCHMARKS[name](args.trials, "sqlite"))

@@ -1,12 +1,14 @@
 """fiblab: a Fibonacci calculator that makes DBOS durable execution visible.
 
 Modules, one job each: ``fib`` (maths), ``config`` (names, URLs, scratch folders),
-``app`` (the DBOS workflows), ``server`` (one server process), ``processes``
-(start/stop/crash servers), ``health`` (the health process and endpoint),
-``supervisor`` (restart a crashed worker), ``client`` (DBOSClient helpers), ``plots``,
-``lab`` (one notebook's workspace), ``display`` (showing source in a notebook),
-``localpg`` (a throwaway PostgreSQL), ``lifecycle`` (how the long-running programs
-stop), ``waiting``, ``chaos`` and ``variants`` (the designs that fail).
+``database`` (migrate, prepare, connect, drop, read back), ``app`` (the DBOS workflows).
+The programs: ``server`` (one server process), ``health`` (the health process and
+endpoint), ``supervisor`` (restart a crashed worker), ``request`` (the client in a
+terminal), ``localpg`` (a throwaway PostgreSQL) and ``variants`` (the designs that
+fail); what they share: ``protocol`` (ready lines), ``cli`` (options, argument types,
+logger) and ``lifecycle`` (how they stop). The notebook side: ``processes`` (handles that start/stop/crash the programs),
+``client`` (DBOSClient helpers), ``lab`` (one notebook's workspace), ``machine`` (cores
+and baselines), ``plots``, ``display``, ``waiting`` and ``chaos``.
 """
 
 __version__ = "0.1.0"

@@ -29,7 +29,7 @@ from typing import Literal
 from dbos import DBOS, DBOSConfig, Queue
 
 from . import config
-from .client import prepare_database
+from .database import prepare_database
 from .fib import MAX_ITERATIVE_N, fib_recursive, validate_n
 
 #: "workflow … started/finished" lines: a server prints them (as the original's did).
@@ -107,7 +107,7 @@ def fibonacci_index_step(
     """
     workflow_id = DBOS.workflow_id or "no-workflow"
     record_execution(workflow_id, i)
-    if i == crash_at and _should_crash(workflow_id, i, crash_every_time):
+    if i == crash_at and should_crash(workflow_id, i, crash_every_time):
         crash_process(crash_mode)
     if step_seconds:
         time.sleep(step_seconds)
@@ -149,7 +149,9 @@ def crash_process(mode: CrashMode) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _should_crash(workflow_id: str, step: int, every_time: bool) -> bool:
+def should_crash(workflow_id: str, step: int, every_time: bool) -> bool:
+    """Whether the step should crash now: every time, or once per workflow and step (a
+    marker file in the scratch folder remembers it across the crash)."""
     if every_time:
         return True
     marker = config.scratch_dir() / "crash-markers" / f"{workflow_id}-{step}"

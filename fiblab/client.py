@@ -9,10 +9,9 @@ when a loop is running; the ``*_async`` helpers use DBOS's async API.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
 
 from dbos import (
     DBOSClient,
@@ -20,95 +19,18 @@ from dbos import (
     WorkflowHandle,
     WorkflowHandleAsync,
     WorkflowStatusString,
-    run_dbos_database_migrations,
 )
 
 from . import config
+from .database import off_loop
 from .fib import MAX_ITERATIVE_N, MAX_RECURSIVE_N, validate_n
-
-T = TypeVar("T")
-
-
-def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``function`` here, or on a helper thread if this thread runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return function(*args, **kwargs)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(function, *args, **kwargs).result()
-
+from .waiting import WaitTimeout, wait_for
 
 #: fiblab's workflows that take a Fibonacci ``n``, with the largest n each accepts.
 FIBONACCI_WORKFLOWS = {
     "fibonacci_workflow": MAX_RECURSIVE_N,
     "fibonacci_steps_workflow": MAX_ITERATIVE_N,
 }
-
-
-def prepare_database(
-    database_url: str,
-    queue: str = config.QUEUE_NAME,
-    worker_concurrency: int | None = 1,
-    polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
-) -> None:
-    """Create DBOS's tables and register ``queue``, before any server launches.
-
-    A server launched on a database that already lists its queue polls it at once;
-    one that registers the queue itself after launch waits for the queue manager's next
-    scan (about a second later).
-    """
-
-    def prepare() -> None:
-        migrate(database_url)
-        client = DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
-        try:
-            client.register_queue(
-                queue,
-                worker_concurrency=worker_concurrency,
-                polling_interval_sec=polling_interval_sec,
-            )
-        finally:
-            client.destroy()
-
-    off_loop(prepare)
-
-
-def migrate(database_url: str, timeout: float = 30.0) -> None:
-    """Create or update DBOS's tables; retries while the database is busy (e.g. locked).
-
-    DBOS's migration helper reports a failure by printing it and exiting; this turns
-    that into a ``RuntimeError`` that names the (masked) database.
-    """
-    sqlite_file = config.sqlite_path(database_url)
-    if sqlite_file is not None:  # DBOS creates the file, not the folder it goes in
-        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            run_dbos_database_migrations(database_url)
-            return
-        except (Exception, SystemExit) as error:  # click's Exit is one of these
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"could not prepare the DBOS system database {config.mask_url(database_url)} "
-                    f"within {timeout:g} s (DBOS printed the reason above)"
-                ) from error
-            time.sleep(0.5)
-
-
-def connect(database_url: str) -> DBOSClient:
-    """A ``DBOSClient`` for ``database_url``, creating DBOS's tables if none exist yet.
-
-    (A bare ``DBOSClient`` on a brand-new database fails with "no such table" until a
-    server has launched once; fiblab runs DBOS's migrations first.)
-    """
-
-    def make() -> DBOSClient:
-        migrate(database_url)
-        return DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
-
-    return off_loop(make)
 
 
 def enqueue_options(
@@ -270,7 +192,9 @@ def _result_or_error(handle: WorkflowHandle[Any], polling_interval_sec: float) -
         return error
 
 
-TERMINAL_STATUSES = ("SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED")
+def is_finished(handle: WorkflowHandle[Any]) -> bool:
+    """Whether DBOS has given the workflow one of the :data:`FINISHED_STATUSES`."""
+    return off_loop(handle.get_status).status in FINISHED_STATUSES
 
 
 def wait_result(
@@ -284,16 +208,18 @@ def wait_result(
     workflow that cannot finish (no server, a lost database) ends in ``TimeoutError``.
     """
 
+    def finished() -> bool:
+        return handle.get_status().status in FINISHED_STATUSES
+
     def wait() -> Any:
-        deadline = time.monotonic() + timeout
-        while handle.get_status().status not in TERMINAL_STATUSES:
-            if time.monotonic() > deadline:
-                status = handle.get_status()
-                raise TimeoutError(
-                    f"workflow {handle.workflow_id} still {status.status} after {timeout:g} s "
-                    f"(executor {status.executor_id!r}): is a server running for it?"
-                )
-            time.sleep(polling_interval_sec)
+        try:
+            wait_for(finished, timeout, f"workflow {handle.workflow_id}", polling_interval_sec)
+        except WaitTimeout:
+            status = handle.get_status()
+            raise TimeoutError(
+                f"workflow {handle.workflow_id} still {status.status} after {timeout:g} s "
+                f"(executor {status.executor_id!r}): is a server running for it?"
+            ) from None
         return handle.get_result(polling_interval_sec=polling_interval_sec)
 
     return off_loop(wait)

@@ -17,8 +17,8 @@ module is that second process, and the one implementation of the endpoint:
 * ``python -m fiblab.server --health-port 0`` serves the same endpoint from a thread
   *inside* the worker, to compare (notebook 06): that thread needs the interpreter
   lock the CPU-bound step holds.
-* :class:`HealthProcess` – the notebook-side handle of a health process, and
-  :func:`probe`, a one-shot HTTP client that measures latency and never raises.
+* :func:`probe` – a one-shot HTTP client that measures latency and never raises. The
+  notebook-side handle of a health process is :class:`fiblab.processes.HealthProcess`.
 
 The health process exits on SIGTERM/SIGINT and when the process that started it is
 gone, like a fiblab server.
@@ -46,17 +46,10 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from . import lifecycle
-from .processes import ManagedProcess
-from .server import READY_PREFIX as SERVER_READY_PREFIX
+from . import cli, lifecycle
+from .protocol import HEALTH_PATH, HOST, SERVER_READY_PREFIX, health_url
+from .protocol import HEALTH_READY_PREFIX as READY_PREFIX
 
-#: The only address the endpoint listens on.
-HOST = "127.0.0.1"
-HEALTH_PATH = "/health"
-#: Ready line of the health process (it names the port the OS picked).
-READY_PREFIX = "fiblab-health ready"
-#: Line a server started with ``--health-port`` prints once its endpoint listens.
-WORKER_HEALTH_PREFIX = "fiblab-server health endpoint"
 MAX_CONNECTIONS = 32
 CLIENT_TIMEOUT_SEC = 2.0
 #: psutil states in which a process exists but cannot answer anything.
@@ -191,7 +184,12 @@ class HealthServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self.port}{HEALTH_PATH}"
+        return health_url(self.port)
+
+    @property
+    def free_slots(self) -> int:
+        """How many more requests it would serve at once right now."""
+        return self._slots._value  # type: ignore[attr-defined]
 
     def health(self) -> dict:
         """The JSON body of ``GET /health``."""
@@ -445,75 +443,6 @@ def probe(port: int, path: str = HEALTH_PATH, method: str = "GET", timeout: floa
         connection.close()
 
 
-def port_in_log(text: str, marker: str, key: str = "port") -> int | None:
-    """The ``<key>=N`` on the last line of ``text`` that contains ``marker``."""
-    ports = re.findall(rf"{re.escape(marker)}.*?(?<![\w]){re.escape(key)}=(\d+)", text)
-    return int(ports[-1]) if ports else None
-
-
-# --- the notebook-side handle --------------------------------------------------------------
-
-
-class HealthProcess(ManagedProcess):
-    """A ``python -m fiblab.health`` process; :meth:`watching` a fiblab server is typical."""
-
-    def __init__(
-        self,
-        name: str,
-        scratch: Path,
-        *,
-        worker_pid: int | None = None,
-        worker_pid_file: Path | str | None = None,
-        worker_log: Path | str | None = None,
-        port: int = 0,
-        env: dict[str, str] | None = None,
-    ) -> None:
-        args = ["--port", str(port)]
-        if worker_pid is not None:
-            args += ["--worker-pid", str(worker_pid)]
-        if worker_pid_file is not None:
-            args += ["--worker-pid-file", str(worker_pid_file)]
-        if worker_log is not None:
-            args += ["--worker-log", str(worker_log)]
-        super().__init__(name, "fiblab.health", args, scratch, env=env, ready_marker=READY_PREFIX)
-
-    @classmethod
-    def watching(
-        cls, worker: ManagedProcess, name: str | None = None, port: int = 0
-    ) -> HealthProcess:
-        """A health process that follows ``worker`` through its pid file and log, so it
-        keeps reporting on the right process when the worker is restarted."""
-        return cls(
-            name or f"health-{worker.name}",
-            worker.scratch,
-            worker_pid_file=worker.pid_path,
-            worker_log=worker.log_path,
-            port=port,
-        )
-
-    @property
-    def port(self) -> int:
-        port = port_in_log(self.logs(), READY_PREFIX)
-        if port is None:
-            raise RuntimeError(f"{self.name} has not reported its port yet (not ready?)")
-        return port
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}{HEALTH_PATH}"
-
-    def probe(self, path: str = HEALTH_PATH, method: str = "GET", timeout: float = 2.0) -> Probe:
-        return probe(self.port, path, method, timeout)
-
-
-def worker_health_port(server: ManagedProcess) -> int:
-    """The port of the endpoint a server started with ``--health-port`` serves itself."""
-    port = port_in_log(server.logs(), WORKER_HEALTH_PREFIX)
-    if port is None:
-        raise RuntimeError(f"{server.name} serves no health endpoint (start it with --health-port)")
-    return port
-
-
 # --- the health process ----------------------------------------------------------------------
 
 
@@ -523,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Serve GET {HEALTH_PATH} on {HOST} for a fiblab worker process.",
     )
     which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--worker-pid", type=_pid, help="pid of the worker to watch")
+    which.add_argument("--worker-pid", type=cli.pid, help="pid of the worker to watch")
     which.add_argument(
         "--worker-pid-file",
         help="file holding the worker's pid (JSON {pid, create_time} or a number); "
@@ -535,37 +464,25 @@ def build_parser() -> argparse.ArgumentParser:
         "(without it, a live worker counts as ready)",
     )
     parser.add_argument(
-        "--port", type=lifecycle.port, default=0, help=f"port on {HOST}; 0 (default): a free port"
+        "--port", type=cli.port, default=0, help=f"port on {HOST}; 0 (default): a free port"
     )
     parser.add_argument(
         "--max-connections",
-        type=int,
+        type=cli.positive_int,
         default=MAX_CONNECTIONS,
         help="requests served at once; more are answered 503 (default: %(default)s)",
     )
     parser.add_argument(
         "--client-timeout",
-        type=float,
+        type=cli.positive_float,
         default=CLIENT_TIMEOUT_SEC,
         help="seconds before a silent client is dropped (default: %(default)s)",
     )
-    parser.add_argument(
-        "--no-parent-watch",
-        action="store_true",
-        help="keep running when the process that started this one exits",
-    )
+    cli.add_no_parent_watch(parser)
     return parser
 
 
-def _pid(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a process id >= 1, got {text}")
-    return value
-
-
-def log(message: str) -> None:
-    print(f"[fiblab-health pid={os.getpid()}] {message}", flush=True)
+log = cli.logger("fiblab-health")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -580,8 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             client_timeout=args.client_timeout,
         )
     except (OSError, ValueError) as error:
-        print(f"error: cannot serve on {HOST}:{args.port}: {error}", file=sys.stderr)
-        return 2
+        return cli.refuse(f"cannot serve on {HOST}:{args.port}: {error}")
 
     stop = lifecycle.StopRequest(log)
     stop.install_signal_handlers()

@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dbos import DBOS, DBOSClient
+from dbos import DBOS, DBOSClient, WorkflowHandle, WorkflowHandleAsync
 
 from . import app, config
-from .client import connect, off_loop, prepare_database
-from .processes import ManagedProcess, Server, ServerGroup, _stop_previous_copy
+from .client import enqueue_options
+from .database import connect, drop_database, off_loop, prepare_database
+from .processes import ManagedProcess, ServerGroup, ServerProcess, stop_previous_copy
+from .waiting import wait_for
 
 
 class Lab:
@@ -45,14 +47,14 @@ class Lab:
         pid_dir = self.scratch / "pids"
         if pid_dir.is_dir():
             for pid_file in pid_dir.glob("*.json"):
-                _stop_previous_copy(pid_file)
+                stop_previous_copy(pid_file)
         for entry in self.scratch.iterdir():
             if entry.is_dir():
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
         if config.is_postgres(self.database_url):
-            _drop_postgres_database(self.database_url)
+            drop_database(self.database_url)
         prepare_database(self.database_url)  # servers then poll my_queue from their launch
 
     @property
@@ -62,19 +64,60 @@ class Lab:
             self._client = connect(self.database_url)
         return self._client
 
+    def reconnect(self) -> DBOSClient:
+        """A new client in place of the current one, which is dropped without a goodbye
+        (after a database outage its connection pool is dead, and closing it could hang)."""
+        self._client = None
+        return self.client
+
     def executions(self, workflow_id: str | None = None) -> list[dict]:
         """Step executions recorded through the side channel (see ``app.record_execution``)."""
         return app.read_executions(self.scratch, workflow_id)
 
+    def steps_by_process(self, workflow_id: str) -> list[list[int]]:
+        """The steps of ``workflow_id`` that really ran, one list per process, in order."""
+        by_pid: dict[int, list[int]] = {}
+        for run in self.executions(workflow_id):
+            by_pid.setdefault(run["pid"], []).append(run["step"])
+        return list(by_pid.values())
+
+    def wait_steps(self, workflow_id: str, count: int, timeout: float = 30.0) -> None:
+        """Block until ``count`` steps of ``workflow_id`` have really run (side channel)."""
+        wait_for(
+            lambda: len(self.executions(workflow_id)) >= count,
+            timeout,
+            f"{count} steps of workflow {workflow_id} to run",
+        )
+
+    def enqueue_steps(
+        self, n: int, *, wait_steps: int = 0, timeout: float = 30.0, **options: Any
+    ) -> WorkflowHandle[Any]:
+        """Enqueue ``fibonacci_steps_workflow(n, **options)``; return its handle once
+        ``wait_steps`` of its steps have run (e.g. to crash a server mid-workflow)."""
+        handle = off_loop(
+            self.client.enqueue, enqueue_options("fibonacci_steps_workflow"), n, **options
+        )
+        self.wait_steps(handle.workflow_id, wait_steps, timeout)
+        return handle
+
+    async def enqueue_steps_async(
+        self, n: int, *, wait_steps: int = 0, timeout: float = 30.0, **options: Any
+    ) -> WorkflowHandleAsync[Any]:
+        """:meth:`enqueue_steps` with ``await client.enqueue_async`` (a notebook cell)."""
+        target = enqueue_options("fibonacci_steps_workflow")
+        handle = await self.client.enqueue_async(target, n, **options)
+        self.wait_steps(handle.workflow_id, wait_steps, timeout)
+        return handle
+
     # --- servers ----------------------------------------------------------------------
 
-    def server(self, executor_id: str, **options: Any) -> Server:
+    def server(self, executor_id: str, **options: Any) -> ServerProcess:
         """A server on this lab's database, not started yet."""
-        server = Server(executor_id, self.database_url, self.scratch, **options)
+        server = ServerProcess(executor_id, self.database_url, self.scratch, **options)
         self.processes = [p for p in self.processes if p.name != server.name] + [server]
         return server
 
-    def start_server(self, executor_id: str, **options: Any) -> Server:
+    def start_server(self, executor_id: str, **options: Any) -> ServerProcess:
         """Start one server and wait until it is ready."""
         server = self.server(executor_id, **options)
         server.start().wait_ready()
@@ -129,19 +172,3 @@ def _dbos_is_launched() -> bool:
     from dbos import _dbos
 
     return getattr(_dbos, "_dbos_global_instance", None) is not None
-
-
-def _drop_postgres_database(url: str) -> None:
-    """Drop the database named in ``url`` (it is recreated by the next DBOS launch)."""
-    import sqlalchemy as sa
-
-    target = sa.engine.make_url(url)
-    admin = target.set(database="postgres")
-    if admin.drivername in ("postgresql", "postgres"):
-        admin = admin.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    finally:
-        engine.dispose()

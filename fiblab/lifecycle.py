@@ -3,12 +3,10 @@
 One :class:`StopRequest` collects the first reason to stop — SIGINT/SIGTERM, the parent
 process gone (a notebook kernel killed or restarted), the SQLite database file deleted —
 and later ones are logged and ignored, so a second signal during shutdown is harmless.
-Also the argument types the three command lines share.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import threading
@@ -17,8 +15,6 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-
-from . import config
 
 #: How often the watcher looks at the parent pid and the database file, seconds.
 WATCH_INTERVAL_SEC = 0.2
@@ -131,48 +127,3 @@ def start_watcher(
                 return
 
     threading.Thread(target=watch, daemon=True).start()
-
-
-def server_args_problem(database_url: str | None, executor_id: str) -> str | None:
-    """What is wrong with a server's database URL or executor id, or None."""
-    if not database_url:
-        return f"no database: pass --database-url or set {config.DATABASE_URL_ENV}"
-    try:
-        config.check_name(executor_id, "executor id")
-    except ValueError as error:
-        return str(error)
-    return None
-
-
-def make_sqlite_folder(database_url: str) -> str | None:
-    """Create the folder a ``sqlite:///`` database goes in (SQLite creates the file, not
-    its folder); what went wrong, naming the folder, or None."""
-    sqlite_file = config.sqlite_path(database_url)
-    if sqlite_file is None:
-        return None
-    try:
-        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        return f"cannot create the folder {sqlite_file.parent} for the SQLite database: {error}"
-    return None
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: a free port), got {text}")
-    return value

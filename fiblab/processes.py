@@ -1,4 +1,8 @@
-"""Start, stop, crash and restart fiblab server processes from a notebook or a test.
+"""The parent side: start, stop, crash and restart fiblab's programs from a notebook or a test.
+
+The handles here (:class:`ServerProcess` for ``python -m fiblab.server``,
+:class:`HealthProcess` for ``python -m fiblab.health``) live in the notebook kernel or
+test; the programs they start never import this module.
 
 Every process started here ends when its owner does:
 
@@ -30,7 +34,15 @@ from pathlib import Path
 import psutil
 
 from . import config
-from .server import READY_PREFIX
+from .health import Probe, probe
+from .protocol import (
+    HEALTH_PATH,
+    HEALTH_READY_PREFIX,
+    SERVER_READY_PREFIX,
+    WORKER_HEALTH_PREFIX,
+    health_url,
+    port_in_log,
+)
 from .waiting import WaitTimeout, wait_for
 
 STOP_TIMEOUT_SEC = 15.0
@@ -73,7 +85,7 @@ class ManagedProcess:
         """Start the process (stopping a copy of it left from an earlier run first)."""
         if self.alive:
             raise RuntimeError(f"{self.name} is already running (pid {self.pid})")
-        _stop_previous_copy(self.pid_path)
+        stop_previous_copy(self.pid_path)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.pid_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", config.SCRATCH_ENV: str(self.scratch)}
@@ -214,8 +226,9 @@ class ManagedProcess:
         return f"<{type(self).__name__} {self.name} pid={self.pid} {state}>"
 
 
-class Server(ManagedProcess):
-    """A ``python -m fiblab.server`` process with its own executor id.
+class ServerProcess(ManagedProcess):
+    """The handle of one ``python -m fiblab.server`` process with its own executor id
+    (the program itself is :mod:`fiblab.server`).
 
     The database URL travels in the environment, never on the command line, so a
     password in it is not visible in ``ps``.
@@ -249,10 +262,73 @@ class Server(ManagedProcess):
             args,
             scratch,
             env={**(env or {}), config.DATABASE_URL_ENV: database_url},
-            ready_marker=READY_PREFIX,
+            ready_marker=SERVER_READY_PREFIX,
         )
         self.executor_id = executor_id
         self.database_url = database_url
+
+
+class HealthProcess(ManagedProcess):
+    """The handle of a ``python -m fiblab.health`` process; :meth:`watching` a server is
+    typical (the program itself is :mod:`fiblab.health`)."""
+
+    def __init__(
+        self,
+        name: str,
+        scratch: Path,
+        *,
+        worker_pid: int | None = None,
+        worker_pid_file: Path | str | None = None,
+        worker_log: Path | str | None = None,
+        port: int = 0,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        args = ["--port", str(port)]
+        if worker_pid is not None:
+            args += ["--worker-pid", str(worker_pid)]
+        if worker_pid_file is not None:
+            args += ["--worker-pid-file", str(worker_pid_file)]
+        if worker_log is not None:
+            args += ["--worker-log", str(worker_log)]
+        super().__init__(
+            name, "fiblab.health", args, scratch, env=env, ready_marker=HEALTH_READY_PREFIX
+        )
+
+    @classmethod
+    def watching(
+        cls, worker: ManagedProcess, name: str | None = None, port: int = 0
+    ) -> HealthProcess:
+        """A health process that follows ``worker`` through its pid file and log, so it
+        keeps reporting on the right process when the worker is restarted."""
+        return cls(
+            name or f"health-{worker.name}",
+            worker.scratch,
+            worker_pid_file=worker.pid_path,
+            worker_log=worker.log_path,
+            port=port,
+        )
+
+    @property
+    def port(self) -> int:
+        port = port_in_log(self.logs(), HEALTH_READY_PREFIX)
+        if port is None:
+            raise RuntimeError(f"{self.name} has not reported its port yet (not ready?)")
+        return port
+
+    @property
+    def url(self) -> str:
+        return health_url(self.port)
+
+    def probe(self, path: str = HEALTH_PATH, method: str = "GET", timeout: float = 2.0) -> Probe:
+        return probe(self.port, path, method, timeout)
+
+
+def worker_health_port(server: ManagedProcess) -> int:
+    """The port of the endpoint a server started with ``--health-port`` serves itself."""
+    port = port_in_log(server.logs(), WORKER_HEALTH_PREFIX)
+    if port is None:
+        raise RuntimeError(f"{server.name} serves no health endpoint (start it with --health-port)")
+    return port
 
 
 class ServerGroup:
@@ -291,9 +367,11 @@ class ServerGroup:
         self.stop()
 
 
-def start_server(executor_id: str, database_url: str, scratch: Path, **options: object) -> Server:
+def start_server(
+    executor_id: str, database_url: str, scratch: Path, **options: object
+) -> ServerProcess:
     """Start one server and wait until it is ready."""
-    server = Server(executor_id, database_url, scratch, **options)  # type: ignore[arg-type]
+    server = ServerProcess(executor_id, database_url, scratch, **options)  # type: ignore[arg-type]
     server.start().wait_ready()
     return server
 
@@ -303,7 +381,7 @@ def start_servers(
 ) -> ServerGroup:
     """Start several servers in parallel and wait until all are ready."""
     group = ServerGroup(
-        [Server(eid, database_url, scratch, **options) for eid in executor_ids]  # type: ignore[arg-type]
+        [ServerProcess(eid, database_url, scratch, **options) for eid in executor_ids]  # type: ignore[arg-type]
     )
     return group.start()
 
@@ -352,7 +430,19 @@ def fiblab_processes(scratch_root: Path) -> list[psutil.Process]:
     return found
 
 
-def _stop_previous_copy(pid_path: Path) -> None:
+def pid_gone(pid: int, *, reaped: bool = False) -> bool:
+    """Whether process ``pid`` no longer runs: it does not exist, or is a zombie (dead,
+    not yet collected by its parent). With ``reaped``, a zombie still counts as there."""
+    try:
+        status = psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        return True
+    if status == psutil.STATUS_DEAD:
+        return True
+    return status == psutil.STATUS_ZOMBIE and not reaped
+
+
+def stop_previous_copy(pid_path: Path) -> None:
     """End the process recorded in ``pid_path`` if it is still the one we started."""
     owner = _live.get(pid_path)
     if owner is not None and owner.alive:

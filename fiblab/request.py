@@ -60,7 +60,7 @@ async def run(database_url: str, ns: Sequence[int], queue: str, timeout: float) 
     """Enqueue one workflow per n, print results as they complete; the exit code."""
     # A DBOSClient on a brand-new database fails with "no such table" until DBOS's tables
     # exist: create them first (a no-op once a server has started).
-    from .client import migrate
+    from .database import migrate
 
     migrate(database_url)
     client = DBOSClient(system_database_url=database_url)

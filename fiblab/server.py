@@ -26,12 +26,12 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from . import config, lifecycle
+from . import cli, config, lifecycle
+from .protocol import SERVER_READY_PREFIX as READY_PREFIX
+from .protocol import WORKER_HEALTH_PREFIX
 
 if TYPE_CHECKING:
     from .health import OwnProcess
-
-READY_PREFIX = "fiblab-server ready"
 
 
 DESCRIPTION = "Run one fiblab DBOS server: it takes fibonacci_workflow jobs from a queue."
@@ -41,23 +41,14 @@ def build_parser(
     prog: str = "python -m fiblab.server", description: str = DESCRIPTION
 ) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(config.DATABASE_URL_ENV),
-        help=f"system database URL (sqlite:///file or postgresql://…); "
-        f"default: ${config.DATABASE_URL_ENV}",
-    )
-    parser.add_argument(
-        "--executor-id",
-        required=True,
-        help="this server's executor id; restart with the same id to recover its workflows",
-    )
+    cli.add_database_url(parser)
+    cli.add_executor_id(parser)
     parser.add_argument(
         "--queue", default=config.QUEUE_NAME, help="queue to serve (default: %(default)s)"
     )
     parser.add_argument(
         "--worker-concurrency",
-        type=_concurrency,
+        type=cli.concurrency,
         default=1,
         help="workflows one server runs at once; stored with the queue in the database, so the "
         "server started last sets it for every server on the queue; 'none' for no limit "
@@ -65,65 +56,48 @@ def build_parser(
     )
     parser.add_argument(
         "--prefetch",
-        type=lifecycle.non_negative_int,
+        type=cli.non_negative_int,
         default=0,
         help="take this many workflows beyond --worker-concurrency, to start the next "
         "fibonacci_workflow the moment one ends instead of at the next poll (default: 0)",
     )
     parser.add_argument(
         "--polling-interval",
-        type=lifecycle.positive_float,
+        type=cli.positive_float,
         default=config.QUEUE_POLLING_INTERVAL_SEC,
         help="queue polling interval in seconds (default: %(default)s; DBOS's own: 1.0)",
     )
     parser.add_argument(
         "--grace",
-        type=lifecycle.non_negative_int,
+        type=cli.non_negative_int,
         default=10,
         help="on SIGINT/SIGTERM, seconds to let running workflows finish (default: %(default)s)",
     )
-    parser.add_argument(
-        "--scratch-dir",
-        default=os.environ.get(config.SCRATCH_ENV),
-        help=f"folder for crash markers and step logs (default: ${config.SCRATCH_ENV}, ./scratch)",
-    )
+    cli.add_scratch_dir(parser, "crash markers and step logs")
     parser.add_argument(
         "--health-port",
-        type=lifecycle.port,
+        type=cli.port,
         default=None,
         help="also serve GET /health on 127.0.0.1:PORT from inside this process "
         "(0: a free port, logged before the ready line); default: no endpoint",
     )
-    parser.add_argument(
-        "--no-parent-watch",
-        action="store_true",
-        help="keep running when the process that started this one exits",
-    )
+    cli.add_no_parent_watch(parser)
     parser.add_argument(
         "--log-level", default="WARNING", help="DBOS log level (default: %(default)s)"
     )
     return parser
 
 
-def _concurrency(text: str) -> int | None:
-    if text.lower() == "none":
-        return None
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1 or 'none', got {text}")
-    return value
-
-
-def log(message: str) -> None:
-    """One line on stdout, flushed, prefixed with this server's pid."""
-    print(f"[fiblab-server pid={os.getpid()}] {message}", flush=True)
+PROGRAM = "fiblab-server"
+#: One line on stdout, flushed, prefixed with this server's pid.
+log = cli.logger(PROGRAM)
 
 
 def show_workflow_log() -> None:
     """Print the workflows' own log lines (which workflow starts and finishes) the way
     :func:`log` prints, so a server's terminal tells which work it did."""
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter(f"[fiblab-server pid={os.getpid()}] %(message)s"))
+    handler.setFormatter(logging.Formatter(f"{cli.log_prefix(PROGRAM)} %(message)s"))
     workflow_log = logging.getLogger(config.WORKFLOW_LOGGER)
     workflow_log.addHandler(handler)
     workflow_log.setLevel(logging.INFO)
@@ -146,12 +120,9 @@ def main(
     """Run a server. Variant modules (``fiblab.variants.…``) define their own workflows at
     import time, then call this with their own ``prog`` and ``description``."""
     args = build_parser(prog, description).parse_args(argv)
-    problem = lifecycle.server_args_problem(
-        args.database_url, args.executor_id
-    ) or lifecycle.make_sqlite_folder(args.database_url)
+    problem = cli.server_args_problem(args.database_url, args.executor_id)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return cli.refuse(problem)
     if args.scratch_dir:
         os.makedirs(args.scratch_dir, exist_ok=True)
         os.environ[config.SCRATCH_ENV] = os.path.abspath(args.scratch_dir)
@@ -178,8 +149,7 @@ def main(
     try:
         health = _start_health_endpoint(args.health_port, args.executor_id)
     except OSError as error:
-        print(f"error: cannot serve health on port {args.health_port}: {error}", file=sys.stderr)
-        return 2
+        return cli.refuse(f"cannot serve health on port {args.health_port}: {error}")
 
     from . import app
 
@@ -260,7 +230,7 @@ def _start_health_endpoint(port: int | None, executor_id: str) -> OwnProcess | N
     whose ``phase`` the caller moves on (starting → ready → stopping)."""
     if port is None:
         return None
-    from .health import WORKER_HEALTH_PREFIX, HealthServer, OwnProcess
+    from .health import HealthServer, OwnProcess
 
     report = OwnProcess(executor_id)
     server = HealthServer(report, served_by="worker-process", port=port).start()

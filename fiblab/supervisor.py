@@ -37,13 +37,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config, lifecycle
-from .processes import READY_TIMEOUT_SEC, STOP_TIMEOUT_SEC, ManagedProcess, Server
+from . import cli, lifecycle
+from .processes import (
+    READY_TIMEOUT_SEC,
+    STOP_TIMEOUT_SEC,
+    HealthProcess,
+    ManagedProcess,
+    ServerProcess,
+)
+from .protocol import SUPERVISOR_READY_PREFIX as READY_PREFIX
 
 #: Deaths that mean "someone asked it to stop", not a crash (systemd's clean signals).
 CLEAN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE)
-READY_PREFIX = "fiblab-supervisor ready"
 POLL_INTERVAL_SEC = 0.05
+#: Exit code of ``python -m fiblab.supervisor`` once it gave up (bad arguments: 2).
+EXIT_GAVE_UP = 1
 RESTART_DELAY_SEC = 0.1
 
 _active: weakref.WeakSet[Supervisor] = weakref.WeakSet()
@@ -339,57 +347,50 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m fiblab.supervisor",
         description="Run one fiblab server, restart it (same executor id) when it crashes, "
         "give up after too many fast crashes. Options not listed here go to the server.",
+        epilog=f"Exit status: 0 when stopped (SIGTERM/SIGINT, its parent gone, or the "
+        f"worker exited cleanly); {EXIT_GAVE_UP} when it gave up on a worker that kept "
+        f"crashing; {cli.EXIT_BAD_ARGUMENTS} for bad arguments.",
     )
-    parser.add_argument("--executor-id", required=True, help="the server's executor id")
+    cli.add_executor_id(parser)
+    cli.add_database_url(parser)
+    cli.add_scratch_dir(parser, "logs, pid files and step logs")
     parser.add_argument(
-        "--database-url",
-        default=os.environ.get(config.DATABASE_URL_ENV),
-        help=f"system database URL (default: ${config.DATABASE_URL_ENV})",
+        "--max-crashes",
+        type=cli.positive_int,
+        default=3,
+        help="crashes within --window after which it gives up (default: %(default)s)",
     )
     parser.add_argument(
-        "--scratch-dir",
-        default=os.environ.get(config.SCRATCH_ENV),
-        help=f"folder for logs, pid files and step logs (default: ${config.SCRATCH_ENV}, "
-        "./scratch)",
-    )
-    parser.add_argument("--max-crashes", type=int, default=3, help="(default: %(default)s)")
-    parser.add_argument(
-        "--window", type=float, default=30.0, help="seconds the crashes are counted over"
+        "--window",
+        type=cli.positive_float,
+        default=30.0,
+        help="seconds the crashes are counted over (default: %(default)s)",
     )
     parser.add_argument(
         "--restart-delay",
-        type=float,
+        type=cli.non_negative_float,
         default=RESTART_DELAY_SEC,
         help="seconds to wait before a restart (default: %(default)s)",
     )
     parser.add_argument(
         "--health-port",
-        type=int,
+        type=cli.port,
         default=None,
         help="also run a health process for the server on 127.0.0.1:PORT (0: a free port)",
     )
-    parser.add_argument(
-        "--no-parent-watch",
-        action="store_true",
-        help="keep running when the process that started this one exits",
-    )
+    cli.add_no_parent_watch(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, server_args = build_parser().parse_known_args(argv)
-    problem = lifecycle.server_args_problem(
-        args.database_url, args.executor_id
-    ) or lifecycle.make_sqlite_folder(args.database_url)
+    problem = cli.server_args_problem(args.database_url, args.executor_id)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return cli.refuse(problem)
     scratch = Path(args.scratch_dir or Path.cwd() / "scratch").resolve()
     scratch.mkdir(parents=True, exist_ok=True)
 
-    def say(message: str) -> None:
-        print(f"[fiblab-supervisor pid={os.getpid()}] {message}", flush=True)
-
+    say = cli.logger("fiblab-supervisor")
     stop = lifecycle.StopRequest(say)
     stop.install_signal_handlers()
     lifecycle.start_watcher(stop, None if args.no_parent_watch else os.getppid())
@@ -399,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if event.kind in ("gave-up", "exited"):
             stop.request(event.kind)
 
-    worker = Server(args.executor_id, args.database_url, scratch, extra_args=server_args)
+    worker = ServerProcess(args.executor_id, args.database_url, scratch, extra_args=server_args)
     supervisor = Supervisor(
         worker,
         max_crashes=args.max_crashes,
@@ -411,8 +412,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         supervisor.start(wait=False)
         if args.health_port is not None:
-            from .health import HealthProcess
-
             health = HealthProcess.watching(worker, port=args.health_port)
             health.start().wait_ready()
         announced = False
@@ -432,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         supervisor.stop()
         if health is not None:
             health.stop()
-    return 1 if supervisor.state == "gave-up" else 0
+    return EXIT_GAVE_UP if supervisor.state == "gave-up" else 0
 
 
 if __name__ == "__main__":

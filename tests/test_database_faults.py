@@ -13,7 +13,6 @@ from fiblab import client as fc
 from fiblab import config
 from fiblab.lab import Lab
 from fiblab.localpg import LocalPostgres, find_bin_dir
-from fiblab.waiting import wait_for
 
 from .conftest import REPO
 
@@ -52,9 +51,7 @@ def outage_lab(monkeypatch):
 def test_a_postgres_outage_pauses_work_and_loses_nothing(outage_lab) -> None:
     lab, cluster = outage_lab
     server = lab.start_server("s1")
-    options = fc.enqueue_options("fibonacci_steps_workflow")
-    handle = lab.client.enqueue(options, 40, step_seconds=0.05)
-    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 5, 30, "five steps")
+    handle = lab.enqueue_steps(40, wait_steps=5, step_seconds=0.05)
     cluster.halt()
     # While the database is down the server stays up and retries; work cannot go on
     # past the next checkpoint, which needs the database.
@@ -73,18 +70,14 @@ def test_a_postgres_outage_pauses_work_and_loses_nothing(outage_lab) -> None:
 def test_a_graceful_stop_during_an_outage_still_ends_the_server(outage_lab) -> None:
     lab, cluster = outage_lab
     server = lab.start_server("s1")
-    handle = lab.client.enqueue(
-        fc.enqueue_options("fibonacci_steps_workflow"), 40, step_seconds=0.05
-    )
-    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 3, 30, "three steps")
+    handle = lab.enqueue_steps(40, wait_steps=3, step_seconds=0.05)
     cluster.halt()
     started = time.monotonic()
     server.stop(timeout=30)
     assert not server.alive and time.monotonic() - started < 20
     cluster.resume()
     server.start().wait_ready()  # same executor id: the interrupted workflow is recovered
-    lab._client = None  # the old client's pool lost its connections with the outage
-    recovered = lab.client.retrieve_workflow(handle.workflow_id)
+    recovered = lab.reconnect().retrieve_workflow(handle.workflow_id)
     assert fc.wait_result(recovered, timeout=60) == (40, 102334155)
 
 

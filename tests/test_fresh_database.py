@@ -21,10 +21,9 @@ import pytest
 from dbos import DBOSClient
 
 from fiblab import config
-from fiblab.health import READY_PREFIX as HEALTH_READY_PREFIX
-from fiblab.health import port_in_log, probe
-from fiblab.processes import ManagedProcess, Server
-from fiblab.supervisor import READY_PREFIX as SUPERVISOR_READY_PREFIX
+from fiblab.health import probe
+from fiblab.processes import ManagedProcess, ServerProcess
+from fiblab.protocol import HEALTH_READY_PREFIX, SUPERVISOR_READY_PREFIX, port_in_log
 from fiblab.waiting import wait_for
 
 from .conftest import SCRATCH_ROOT
@@ -100,7 +99,7 @@ def assert_served_and_alive(process: ManagedProcess) -> None:
 
 def test_one_server_on_a_fresh_path_stays_up_and_serves(fresh: Path, machine: str) -> None:
     url = fresh_url(fresh)
-    with Server("by-hand", url, fresh / "scratch").start() as server:
+    with ServerProcess("by-hand", url, fresh / "scratch").start() as server:
         server.wait_ready()
         assert plain_results(url, "fibonacci_workflow", [20], [server])[0][:2] == (20, 6765)
         assert_served_and_alive(server)
@@ -108,7 +107,7 @@ def test_one_server_on_a_fresh_path_stays_up_and_serves(fresh: Path, machine: st
 
 def test_two_servers_started_at_once_on_a_fresh_path(fresh: Path, machine: str) -> None:
     url = fresh_url(fresh)
-    servers = [Server(name, url, fresh / "scratch") for name in ("server-1", "server-2")]
+    servers = [ServerProcess(name, url, fresh / "scratch") for name in ("server-1", "server-2")]
     for server in servers:  # both launch at the same moment, racing to create the database
         server.start()
     try:
@@ -125,7 +124,7 @@ def test_two_servers_started_at_once_on_a_fresh_path(fresh: Path, machine: str) 
 
 def test_a_variant_server_on_a_fresh_path(fresh: Path, machine: str) -> None:
     url = fresh_url(fresh)
-    variant = Server("variant", url, fresh / "scratch", module="fiblab.variants.plain_class")
+    variant = ServerProcess("variant", url, fresh / "scratch", module="fiblab.variants.plain_class")
     with variant.start() as server:
         server.wait_ready()
         assert plain_results(url, "plain_class_workflow", [10], [server]) == [(10, 55)]
@@ -189,7 +188,7 @@ def test_a_database_folder_that_cannot_be_created_is_refused_by_name(tmp_path: P
 def test_ctrl_c_in_a_terminal_stops_a_server_cleanly(fresh: Path) -> None:
     """A terminal's Ctrl-C is a SIGINT to the foreground process group."""
     url = fresh_url(fresh)
-    server = Server("terminal", url, fresh / "scratch").start().wait_ready()
+    server = ServerProcess("terminal", url, fresh / "scratch").start().wait_ready()
     children_before = psutil.Process(server.pid).children(recursive=True)
     os.killpg(server.pid, signal.SIGINT)  # it runs in a session (and group) of its own
     assert server.wait(30) == 0, server.logs()

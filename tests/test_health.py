@@ -14,18 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
-from fiblab.health import (
-    HOST,
-    READY_PREFIX,
-    HealthProcess,
-    HealthServer,
-    WorkerWatch,
-    port_in_log,
-    probe,
-    worker_health_port,
-)
+from fiblab.health import READY_PREFIX, HealthServer, WorkerWatch, probe
 from fiblab.lab import Lab
-from fiblab.processes import fiblab_processes
+from fiblab.processes import HealthProcess, fiblab_processes, worker_health_port
+from fiblab.protocol import HOST, port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
 from fiblab.waiting import wait_for
 
@@ -231,13 +223,13 @@ def test_connections_beyond_the_limit_get_503_at_once() -> None:
     ).start()
     try:
         holders = [socket.create_connection((HOST, server.port), timeout=10) for _ in range(2)]
-        wait_for(lambda: server._slots._value == 0, 10, "both slots taken")
+        wait_for(lambda: server.free_slots == 0, 10, "both slots taken")
         answer = probe(server.port, timeout=5)
         assert answer.status == 503 and answer.body["error"].startswith("busy")
         assert answer.seconds < 2  # refused at once, not after the other clients' timeout
         for holder in holders:
             holder.close()
-        wait_for(lambda: server._slots._value == 2, 10, "slots released")
+        wait_for(lambda: server.free_slots == 2, 10, "slots released")
         assert probe(server.port).status == 200
     finally:
         server.close()
@@ -393,7 +385,7 @@ def test_sigterm_and_sigint_stop_it(lab, how: str) -> None:
 OWNER = textwrap.dedent(
     """
     import os, signal
-    from fiblab.health import HealthProcess
+    from fiblab.processes import HealthProcess
     health = HealthProcess("h", {scratch!r}, worker_pid=os.getpid())
     health.start().wait_ready()
     print(health.pid, flush=True)

@@ -35,7 +35,7 @@ import psutil
 import pytest
 
 from fiblab import config
-from fiblab.processes import fiblab_processes
+from fiblab.processes import fiblab_processes, pid_gone
 from fiblab.waiting import WaitTimeout, wait_for
 
 from .conftest import REPO, SCRATCH_ROOT
@@ -233,13 +233,6 @@ def kernel_pid(kernel: Kernel) -> int:
     return int("".join(o["content"].get("text", "") for o in outputs).strip())
 
 
-def running(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def ours() -> list[psutil.Process]:
     """fiblab processes started (through kernels) by this test's Jupyter server."""
     return fiblab_processes(SESSION_SCRATCH)
@@ -281,12 +274,12 @@ def test_run_interrupt_restart_run_again() -> None:
             return None
 
         pid = wait_for(server_pid, 120, "the long cell to start its server")
-        assert running(pid)
+        assert not pid_gone(pid)
         jupyter.rest("POST", f"/api/kernels/{kernel_id}/interrupt")
         reply = kernel.reply_to(msg_id, 60)
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
-        assert running(pid), "the interrupt killed the fiblab server"
+        assert not pid_gone(pid), "the interrupt killed the fiblab server"
         assert "fiblab.server" in psutil.Process(pid).cmdline()
         assert pid in [p.pid for p in ours()]
         reply, outputs = kernel.execute("print(probe.alive, probe.pid)")
@@ -295,8 +288,8 @@ def test_run_interrupt_restart_run_again() -> None:
 
         # 3. "Restart kernel": the old kernel is gone, and its server with it.
         jupyter.rest("POST", f"/api/kernels/{kernel_id}/restart")
-        wait_for(lambda: not running(first_kernel), 30, "the old kernel process to end")
-        wait_for(lambda: not running(pid), 15, "the server to end with its kernel")
+        wait_for(lambda: pid_gone(first_kernel), 30, "the old kernel process to end")
+        wait_for(lambda: pid_gone(pid), 15, "the server to end with its kernel")
         kernel.close()
         kernel = Kernel(jupyter, kernel_id)  # the UI reconnects after a restart
         assert kernel_pid(kernel) != first_kernel

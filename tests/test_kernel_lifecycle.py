@@ -17,6 +17,7 @@ import psutil
 import pytest
 from jupyter_client.manager import start_new_kernel
 
+from fiblab.processes import pid_gone
 from fiblab.waiting import wait_for
 
 from .conftest import REPO, strays
@@ -77,16 +78,6 @@ def _printed(client, marker: str) -> bool:
     return message["msg_type"] == "stream" and marker in message["content"]["text"]
 
 
-def gone(pids: list[int]) -> bool:
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                return False
-        except psutil.NoSuchProcess:
-            pass
-    return True
-
-
 def test_interrupt_mid_cell_keeps_servers_and_shutdown_ends_them(kernel) -> None:
     manager, client = kernel
     pids = start_servers(client, "kernel-interrupt")
@@ -96,11 +87,11 @@ def test_interrupt_mid_cell_keeps_servers_and_shutdown_ends_them(kernel) -> None
     reply = client.get_shell_msg(timeout=30)
     assert reply["parent_header"]["msg_id"] == msg_id
     assert reply["content"]["ename"] == "KeyboardInterrupt"
-    assert all(psutil.pid_exists(pid) for pid in pids) and not gone(pids)
+    assert all(psutil.pid_exists(pid) for pid in pids) and not all(map(pid_gone, pids))
     out, error = run_cell(client, "print(all(s.alive for s in group))")
     assert (out.strip(), error) == ("True", None)
     manager.shutdown_kernel()
-    wait_for(lambda: gone(pids), 15, "servers to stop after kernel shutdown")
+    wait_for(lambda: all(map(pid_gone, pids)), 15, "servers to stop after kernel shutdown")
 
 
 def test_a_cell_that_raises_leaves_servers_owned(kernel) -> None:
@@ -108,23 +99,23 @@ def test_a_cell_that_raises_leaves_servers_owned(kernel) -> None:
     pids = start_servers(client, "kernel-raise")
     _out, error = run_cell(client, "raise RuntimeError('a learner typo')")
     assert error == "RuntimeError"
-    assert not gone(pids)  # still owned by the living kernel, and stoppable:
+    assert not all(map(pid_gone, pids))  # still owned by the living kernel, and stoppable:
     assert run_cell(client, "lab.close(); print(group[0].alive)") == ("False\n", None)
-    wait_for(lambda: gone(pids), 15, "servers to stop after lab.close()")
+    wait_for(lambda: all(map(pid_gone, pids)), 15, "servers to stop after lab.close()")
 
 
 def test_kernel_restart_ends_its_servers(kernel) -> None:
     manager, client = kernel
     pids = start_servers(client, "kernel-restart")
     manager.restart_kernel(now=True)  # "Restart kernel" in JupyterLab
-    wait_for(lambda: gone(pids), 15, "servers to stop after a kernel restart")
+    wait_for(lambda: all(map(pid_gone, pids)), 15, "servers to stop after a kernel restart")
 
 
 def test_sigkilled_kernel_servers_exit_within_seconds(kernel) -> None:
     manager, client = kernel
     pids = start_servers(client, "kernel-sigkill")
     os.kill(manager.provisioner.pid, signal.SIGKILL)
-    wait_for(lambda: gone(pids), 10, "servers to notice their kernel died")
+    wait_for(lambda: all(map(pid_gone, pids)), 10, "servers to notice their kernel died")
 
 
 FAILING_TEST = textwrap.dedent(

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 N = 20
 STEP_SECONDS = 0.02
 STEPS = fc.enqueue_options("fibonacci_steps_workflow")
-FINAL = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
+FINAL = fc.FINISHED_STATUSES
 
 
 def runs(lab, workflow_id: str) -> Counter:
@@ -46,8 +46,7 @@ def last_checkpointed_index(lab, workflow_id: str) -> int:
 
 def strand(lab, server, *, started_steps: int = 5, **kwargs):
     """Enqueue a step workflow, let it run ``started_steps`` steps, SIGKILL ``server``."""
-    handle = lab.client.enqueue(STEPS, N, step_seconds=STEP_SECONDS, **kwargs)
-    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= started_steps, 30, "steps to run")
+    handle = lab.enqueue_steps(N, wait_steps=started_steps, step_seconds=STEP_SECONDS, **kwargs)
     assert server.kill() == -signal.SIGKILL
     assert handle.get_status().status == "PENDING"
     return handle

@@ -9,7 +9,7 @@ import pytest
 
 from fiblab import config
 from fiblab.lab import Lab
-from fiblab.processes import ProcessFailed, Server
+from fiblab.processes import ProcessFailed, ServerProcess
 
 from .conftest import REPO
 
@@ -25,7 +25,7 @@ def closed_port() -> int:
 
 def test_a_server_that_cannot_connect_never_logs_the_password(tmp_path) -> None:
     url = f"postgresql://fiblab:{PASSWORD}@127.0.0.1:{closed_port()}/fiblab_secrets"
-    server = Server("secret", url, tmp_path, extra_args=["--log-level", "DEBUG"])
+    server = ServerProcess("secret", url, tmp_path, extra_args=["--log-level", "DEBUG"])
     with pytest.raises(ProcessFailed) as error:
         server.start().wait_ready(timeout=60)
     assert PASSWORD not in str(error.value)

@@ -8,11 +8,10 @@ import subprocess
 import sys
 import textwrap
 
-import psutil
 import pytest
 
 from fiblab import client as fc
-from fiblab.processes import Server
+from fiblab.processes import ServerProcess, pid_gone
 from fiblab.server import READY_PREFIX
 from fiblab.waiting import wait_for
 
@@ -92,10 +91,7 @@ def test_sigterm_and_sigint_stop_gracefully(lab, how: str) -> None:
 
 def test_graceful_stop_lets_the_running_workflow_finish(lab) -> None:
     server = lab.start_server("s1")
-    handle = lab.client.enqueue(
-        fc.enqueue_options("fibonacci_steps_workflow"), 20, None, "kill", False, 0.05
-    )
-    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 2, 30, "the workflow to start")
+    handle = lab.enqueue_steps(20, wait_steps=2, step_seconds=0.05)
     assert server.stop() == 0
     assert handle.get_status().status == "SUCCESS"
     assert fc.wait_result(handle) == (20, 6765)
@@ -103,10 +99,7 @@ def test_graceful_stop_lets_the_running_workflow_finish(lab) -> None:
 
 def test_kill_leaves_the_workflow_pending_and_restart_recovers_it(lab) -> None:
     server = lab.start_server("s1")
-    handle = lab.client.enqueue(
-        fc.enqueue_options("fibonacci_steps_workflow"), 20, None, "kill", False, 0.05
-    )
-    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 3, 30, "some steps to run")
+    handle = lab.enqueue_steps(20, wait_steps=3, step_seconds=0.05)
     assert server.kill() == -signal.SIGKILL
     assert handle.get_status().status == "PENDING"
     done_before = {e["step"] for e in lab.executions(handle.workflow_id)}
@@ -134,11 +127,9 @@ def test_a_crash_at_a_chosen_step_happens_once(lab) -> None:
 def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
     first = lab.start_server("s1")
     old_pid = first.pid
-    second = Server("s1", lab.database_url, lab.scratch)  # a re-run cell builds a new object
+    second = ServerProcess("s1", lab.database_url, lab.scratch)  # a re-run cell builds a new object
     second.start().wait_ready()
-    assert (
-        not psutil.pid_exists(old_pid) or psutil.Process(old_pid).status() == psutil.STATUS_ZOMBIE
-    )
+    assert pid_gone(old_pid)
     assert second.alive
     second.stop()
 
@@ -146,8 +137,8 @@ def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
 INTERRUPTED_OWNER = textwrap.dedent(
     """
     import os, signal, time
-    from fiblab.processes import Server
-    server = Server("owned", {url!r}, {scratch!r})
+    from fiblab.processes import ServerProcess
+    server = ServerProcess("owned", {url!r}, {scratch!r})
     server.start().wait_ready()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the kernel survives its interrupt too
     os.killpg(os.getpgrp(), signal.SIGINT)         # what Jupyter's interrupt button does
@@ -169,8 +160,8 @@ def test_a_jupyter_style_interrupt_does_not_kill_the_server(lab) -> None:
 OWNER = textwrap.dedent(
     """
     import os, signal, sys
-    from fiblab.processes import Server
-    server = Server("owned", {url!r}, {scratch!r})
+    from fiblab.processes import ServerProcess
+    server = ServerProcess("owned", {url!r}, {scratch!r})
     server.start().wait_ready()
     print(server.pid, flush=True)
     how = {how!r}
@@ -188,11 +179,4 @@ def test_no_stray_server_after_the_owner_ends(lab, how: str) -> None:
         OWNER.format(url=lab.database_url, scratch=str(lab.scratch), how=how), cwd=REPO
     )
     server_pid = int(result.stdout.split()[0])
-    wait_for(lambda: not _running(server_pid), 10, f"server {server_pid} to exit after owner {how}")
-
-
-def _running(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
+    wait_for(lambda: pid_gone(server_pid), 10, f"server {server_pid} to exit after owner {how}")

@@ -15,8 +15,9 @@ import psutil
 import pytest
 
 from fiblab import client as fc
-from fiblab.health import HealthProcess, port_in_log, probe
-from fiblab.processes import ManagedProcess, fiblab_processes
+from fiblab.health import probe
+from fiblab.processes import HealthProcess, ManagedProcess, fiblab_processes, pid_gone
+from fiblab.protocol import port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
 from fiblab.supervisor import READY_PREFIX, Supervisor, SupervisorGaveUp, is_crash
 from fiblab.waiting import wait_for
@@ -24,18 +25,6 @@ from fiblab.waiting import wait_for
 from .conftest import REPO
 
 pytestmark = pytest.mark.integration
-
-
-def steps_workflow(lab, n: int, **options):
-    return lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), n, **options)
-
-
-def reaped(pid: int) -> bool:
-    """The process is gone for good: not running, and no zombie left behind."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_DEAD
-    except psutil.NoSuchProcess:
-        return True
 
 
 def test_what_counts_as_a_crash() -> None:
@@ -47,15 +36,14 @@ def test_what_counts_as_a_crash() -> None:
 
 def test_restart_after_sigkill_same_executor_id_and_the_workflow_is_recovered(lab) -> None:
     supervisor = Supervisor(lab.server("w1")).start()
-    handle = steps_workflow(lab, 20, step_seconds=0.05)
-    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 4, 30, "four steps")
+    handle = lab.enqueue_steps(20, wait_steps=4, step_seconds=0.05)
     old_pid = supervisor.pid
     assert supervisor.kill_worker() == old_pid  # a real SIGKILL
 
     supervisor.wait_running(restarts=1, timeout=60)
     assert fc.wait_result(handle) == (20, 6765)
     assert supervisor.pid != old_pid
-    assert reaped(old_pid)
+    assert pid_gone(old_pid, reaped=True)
     crash = supervisor.crashes[-1]
     assert (crash.pid, crash.code, crash.note) == (old_pid, -signal.SIGKILL, "killed by SIGKILL")
     # the same executor id came back, and it is the one that finished the workflow
@@ -75,7 +63,7 @@ def test_restart_after_sigkill_same_executor_id_and_the_workflow_is_recovered(la
 
 def test_it_gives_up_after_a_bounded_number_of_fast_crashes(lab) -> None:
     supervisor = Supervisor(lab.server("poison"), max_crashes=3, window_sec=60).start()
-    handle = steps_workflow(lab, 10, crash_at=5, crash_every_time=True)  # crashes every run
+    handle = lab.enqueue_steps(10, crash_at=5, crash_every_time=True)  # crashes every run
 
     assert supervisor.wait_finished(timeout=90) == "gave-up"
     assert len(supervisor.crashes) == 3 and supervisor.restarts == 2
@@ -135,7 +123,7 @@ def test_a_worker_asked_to_stop_is_not_restarted(lab) -> None:
     assert supervisor.wait_finished(timeout=30) == "exited"
     assert supervisor.restarts == 0 and not supervisor.crashes
     assert "stopped: exit code 0; not restarted" in supervisor.message
-    assert reaped(pid)
+    assert pid_gone(pid, reaped=True)
 
 
 def test_a_worker_that_never_gets_ready_is_killed_and_counted(lab) -> None:
@@ -156,7 +144,7 @@ def test_a_worker_that_never_gets_ready_is_killed_and_counted(lab) -> None:
 
 def test_stop_during_a_crash_loop_leaves_nothing(lab) -> None:
     supervisor = Supervisor(lab.server("w"), max_crashes=100, window_sec=60).start()
-    steps_workflow(lab, 10, crash_at=3, crash_every_time=True)
+    lab.enqueue_steps(10, crash_at=3, crash_every_time=True)
     wait_for(lambda: supervisor.restarts >= 1, 60, "a restart")
     supervisor.stop()
     assert supervisor.state == "stopped" and not supervisor.worker.alive

@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 
 from fiblab import client as fc
+from fiblab.database import stored_inputs
 from fiblab.server import build_parser
 from fiblab.variants import (
     VARIANT_MODULES,
@@ -23,7 +24,6 @@ from fiblab.variants import (
     note_run,
     printable_strings,
     runs_started,
-    stored_inputs,
 )
 from fiblab.waiting import wait_for
 
@@ -36,22 +36,11 @@ ORDERS = "fiblab.variants.completion_order"
 CHILDREN = "fiblab.variants.workflow_in_step"
 
 
-def finished(handle) -> bool:
-    return handle.get_status().status not in ("ENQUEUED", "PENDING")
-
-
 def crash_and_restart(lab, server, **options):
     """Wait for ``server`` to crash on purpose, then start it again (same executor id)."""
     code = server.wait(30)
     assert code in (-signal.SIGKILL, -signal.SIGSEGV), server.tail()
     return lab.start_server(server.executor_id, module=server.module, **options)
-
-
-def steps_by_process(lab, workflow_id: str) -> list[list[int]]:
-    by_pid: dict[int, list[int]] = {}
-    for run in lab.executions(workflow_id):
-        by_pid.setdefault(run["pid"], []).append(run["step"])
-    return list(by_pid.values())
 
 
 # --- every variant is a server module with a documented CLI ------------------------------
@@ -97,13 +86,13 @@ def test_memo_instance_loses_its_memo_and_rebuilding_survives(lab) -> None:
         crash_at=7,
     )
     server = crash_and_restart(lab, server)
-    wait_for(lambda: finished(broken), 30, "the broken memo workflow to end")
+    wait_for(lambda: fc.is_finished(broken), 30, "the broken memo workflow to end")
     status = broken.get_status()
     assert status.status == "ERROR"
     assert type(status.error).__name__ == "DBOSMaxStepRetriesExceeded"
     failed = fc.step_rows(lab.client, [broken.workflow_id])[-1]["error"]
     assert [repr(e) for e in failed.errors] == ["KeyError(6)"] * m.RETRIES["max_attempts"]
-    assert steps_by_process(lab, broken.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 7, 7]]
+    assert lab.steps_by_process(broken.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 7, 7]]
 
     fixed = lab.client.enqueue(
         fc.enqueue_options(
@@ -116,7 +105,7 @@ def test_memo_instance_loses_its_memo_and_rebuilding_survives(lab) -> None:
     )
     crash_and_restart(lab, server)
     assert fc.wait_result(fixed) == (10, 55)
-    assert steps_by_process(lab, fixed.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
+    assert lab.steps_by_process(fixed.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
 
 
 def test_a_client_reaches_a_method_only_with_class_and_instance_names(lab) -> None:
@@ -138,7 +127,7 @@ def test_a_client_reaches_a_method_only_with_class_and_instance_names(lab) -> No
 
     assert fc.wait_result(named) == (12, 144)
     assert fc.wait_result(module_level) == (12, 144)
-    wait_for(lambda: finished(name_only), 30, "the name-only workflow to end")
+    wait_for(lambda: fc.is_finished(name_only), 30, "the name-only workflow to end")
     assert name_only.get_status().status == "ERROR"
     assert isinstance(name_only.get_status().error, TypeError)
     wait_for(lambda: "'RebuildingCalculator/nope' is not registered" in server.logs(), 30, "log")
@@ -159,8 +148,8 @@ def test_plain_class_recovers_and_a_crash_loop_ends_in_max_recovery_attempts(lab
     loop = lab.client.enqueue(options, 10, crash_at=7, crash_every_time=True, crash_mode="segfault")
     crash_codes = []
     for _ in range(p.MAX_RECOVERY_ATTEMPTS + 5):
-        wait_for(lambda s=server: not s.alive or finished(loop), 30, "a crash or the end")
-        if finished(loop):
+        wait_for(lambda s=server: not s.alive or fc.is_finished(loop), 30, "a crash or the end")
+        if fc.is_finished(loop):
             break
         crash_codes.append(server.returncode)
         server = lab.start_server("plain", module=PLAIN)
@@ -192,7 +181,7 @@ def test_an_object_argument_stores_its_password_and_identifiers_do_not(lab) -> N
     rotated = lab.client.enqueue(fc.enqueue_options("fetcher_workflow"), fetcher, 10, crash_at=6)
     fetcher.password = "hunter3-demo"
     server = crash_and_restart(lab, server, env={"FIBLAB_DEMO_PASSWORD": "hunter3-demo"})
-    wait_for(lambda: finished(rotated), 30, "the rotated run to end")
+    wait_for(lambda: fc.is_finished(rotated), 30, "the rotated run to end")
     assert rotated.get_status().status == "ERROR"
     assert isinstance(rotated.get_status().error, PermissionError)
 
@@ -220,7 +209,7 @@ def test_completion_order_gives_wrong_results_silently_and_gather_does_not(lab) 
     assert broken.get_status().status == "SUCCESS"
     counts = Counter(n for n, _ in result)
     assert [counts[n] for n in NS] == [2, 2, 2, 0, 0, 0]
-    assert steps_by_process(lab, broken.workflow_id) == [[20, 21, 22, 23], [22, 21, 20]]
+    assert lab.steps_by_process(broken.workflow_id) == [[20, 21, 22, 23], [22, 21, 20]]
     assert not any(row["error"] for row in fc.step_rows(lab.client, [broken.workflow_id]))
 
     fixed = lab.client.enqueue(
@@ -228,7 +217,7 @@ def test_completion_order_gives_wrong_results_silently_and_gather_does_not(lab) 
     )
     crash_and_restart(lab, server)
     assert fc.wait_result(fixed) == EXPECTED
-    assert steps_by_process(lab, fixed.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
+    assert lab.steps_by_process(fixed.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
 
 
 def test_without_a_crash_completion_order_is_right(lab) -> None:

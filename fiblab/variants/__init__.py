@@ -31,7 +31,7 @@ from pathlib import Path
 from dbos import DBOS
 
 from .. import config
-from ..app import CrashMode, _should_crash, crash_process, record_execution
+from ..app import CrashMode, crash_process, record_execution, should_crash
 
 VARIANT_MODULES: tuple[str, ...] = (
     "fiblab.variants.memo_instance",
@@ -77,7 +77,7 @@ def note_step(
     """
     workflow_id = DBOS.workflow_id or "no-workflow"
     record_execution(workflow_id, step)
-    if step == crash_at and _should_crash(workflow_id, step, crash_every_time):
+    if step == crash_at and should_crash(workflow_id, step, crash_every_time):
         crash_process(crash_mode)
 
 
@@ -101,30 +101,6 @@ def runs_started(workflow_id: str, scratch: Path | None = None) -> int:
     if not path.exists():
         return 0
     return sum(1 for line in path.read_text().splitlines() if line.split()[0] == workflow_id)
-
-
-def stored_inputs(database_url: str, workflow_id: str) -> str:
-    """A workflow's arguments exactly as the system database stores them (DBOS 3.4 keeps
-    them in the ``workflow_input`` table; older rows in ``workflow_status.inputs``)."""
-    import sqlalchemy as sa
-
-    url = sa.engine.make_url(database_url)
-    schema = ""
-    if config.is_postgres(database_url):
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        schema = "dbos."
-    query = sa.text(
-        f"SELECT COALESCE(i.inputs, s.inputs) FROM {schema}workflow_status s "
-        f"LEFT JOIN {schema}workflow_input i ON i.workflow_uuid = s.workflow_uuid "
-        "WHERE s.workflow_uuid = :wid"
-    )
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(query, {"wid": workflow_id}).scalar_one()
-    finally:
-        engine.dispose()
 
 
 def decode_stored(text: str) -> bytes:

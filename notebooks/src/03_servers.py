@@ -97,14 +97,11 @@ assert status.status == "SUCCESS" and status.executor_id == "server-1"
 # %%
 import signal
 
-from fiblab.waiting import wait_for
-
 
 def stop_mid_workflow(how):
     """Start a long workflow on a fresh server-1, stop the server after 3 steps."""
     server = lab.start_server("server-1")
-    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 30, step_seconds=0.05)
-    wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 3, 30, "three steps")
+    handle = lab.enqueue_steps(30, wait_steps=3, step_seconds=0.05)
     exit_code = {"SIGINT": server.interrupt, "SIGTERM": server.stop, "SIGKILL": server.kill}[how]()
     status = handle.get_status()
     return {

@@ -389,9 +389,9 @@ if __name__ == "__main__":
 # folder on its import path), then send it requests that differ only in the names:
 
 # %%
-from fiblab.processes import Server
+from fiblab.processes import ServerProcess
 
-class_server = lab.adopt(Server("class-server", lab.database_url, lab.scratch,
+class_server = lab.adopt(ServerProcess("class-server", lab.database_url, lab.scratch,
                                 module="class_server", env={"PYTHONPATH": str(lab.scratch)}))
 class_server.start().wait_ready()
 

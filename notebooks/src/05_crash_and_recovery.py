@@ -63,8 +63,7 @@ def runs_per_step(workflow_id):
 # status DBOS still shows, and how many step checkpoints it holds.
 
 # %%
-killed = await client.enqueue_async(STEPS, N, step_seconds=STEP_SECONDS)
-wait_for(lambda: len(lab.executions(killed.workflow_id)) >= 10, 30, "ten steps to run")
+killed = await lab.enqueue_steps_async(N, wait_steps=10, step_seconds=STEP_SECONDS)
 kill_time = time.time()
 kill_code = server.kill()
 kill_checkpoints = await client.list_workflow_steps_async(killed.workflow_id)
@@ -276,7 +275,7 @@ from fiblab.app import CRASH_LOOP_MAX_RECOVERY_ATTEMPTS, crash_loop_workflow
 show_source(crash_loop_workflow)
 
 # %%
-FINAL = {"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}
+FINAL = fc.FINISHED_STATUSES  # every status a workflow ends in
 
 
 def status_of(workflow_id):

@@ -45,7 +45,6 @@
 
 # %%
 import json
-import math
 import os
 import signal
 import sys
@@ -55,9 +54,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fiblab import client as fc
 from fiblab.display import show_source, table
-from fiblab.fib import MAX_RECURSIVE_N, fib_recursive
-from fiblab.health import HealthProcess, HealthServer, WorkerWatch, probe, worker_health_port
+from fiblab.health import HealthServer, WorkerWatch, probe
 from fiblab.lab import Lab
+from fiblab.machine import n_for_seconds, usable_cores
+from fiblab.processes import HealthProcess, pid_gone, worker_health_port
 from fiblab.supervisor import Supervisor, SupervisorGaveUp
 from fiblab.waiting import wait_for
 
@@ -148,15 +148,7 @@ async def probe_while_computing(n):
     return result, rows, step
 
 
-def size_for(seconds):
-    """The n whose recursive fib takes about `seconds` here: time fib(25), scale by φ."""
-    started = time.perf_counter()
-    fib_recursive(25)
-    base = time.perf_counter() - started
-    return min(MAX_RECURSIVE_N, 25 + max(0, round(math.log(seconds / base, 1.618))))
-
-
-N = size_for(1.0)  # about a second of CPU on this machine
+N = n_for_seconds(1.0)  # about a second of CPU on this machine
 result, busy, step = await probe_while_computing(N)
 print(f"fib({N}) = {result[1]}, computed in {result[2]:.2f} s; {len(busy) // 2} probe pairs")
 
@@ -215,8 +207,7 @@ print(f"median while computing: in the worker {busy_inside:.1f} ms, "
       f"separate process {busy_separate:.2f} ms ({busy_inside / busy_separate:.0f}x)")
 assert len(ms(busy, "separate process", step)) >= 10  # enough probes during the step
 assert all(r["status"] == 200 for r in idle + busy)
-cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-if cores >= 2:  # with one core the separate process waits for the CPU as well
+if usable_cores() >= 2:  # with one core the separate process waits for the CPU as well
     assert busy_inside > 3 * busy_separate
 assert busy_inside > 2 * idle_inside
 
@@ -250,10 +241,7 @@ def watch_health(stop, answers):
         answers.append(health.probe())
 
 
-handle = await lab.client.enqueue_async(
-    fc.enqueue_options("fibonacci_steps_workflow"), 24, step_seconds=0.04
-)
-wait_for(lambda: len(lab.executions(handle.workflow_id)) >= 8, 30, "eight steps")
+handle = await lab.enqueue_steps_async(24, wait_steps=8, step_seconds=0.04)
 answers, stop_watching = [], threading.Event()
 with ThreadPoolExecutor(1) as pool:
     watcher = pool.submit(watch_health, stop_watching, answers)
@@ -323,20 +311,11 @@ print(f"kill → new worker ready: {ready_again - killed_at:.2f} s; "
 # %%
 from collections import Counter
 
-import psutil
-
-
-def reaped(pid):
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_DEAD
-    except psutil.NoSuchProcess:
-        return True
-
 
 assert all(a.status in (200, 503) and a.body["pid"] == health.pid for a in answers)
 assert reported_dead.status == 503 and reported_dead.worker["state"] in ("zombie", "gone")
 assert not any(a.healthy and a.worker["pid"] == old_pid for a in answers if a.at > killed_at)
-assert reaped(old_pid)
+assert pid_gone(old_pid, reaped=True)
 assert supervisor.restarts == 1 and supervisor.crashes[-1].code == -signal.SIGKILL
 assert answers[-1].worker["pid"] == worker.pid != old_pid
 assert answers[-1].worker["executor_id"] == "worker"

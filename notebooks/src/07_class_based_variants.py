@@ -34,19 +34,6 @@ lab = Lab("07_class_based_variants")
 MEMO = "fiblab.variants.memo_instance"
 
 
-def finished(handle):
-    """Whether DBOS has given the workflow a final status."""
-    return handle.get_status().status not in ("ENQUEUED", "PENDING")
-
-
-def steps_by_process(workflow_id):
-    """The steps that really ran (side channel), one list per server process, in order."""
-    by_pid = {}
-    for run in lab.executions(workflow_id):
-        by_pid.setdefault(run["pid"], []).append(run["step"])
-    return list(by_pid.values())
-
-
 # %% [markdown]
 # ## 1 · A memoising calculator instance
 #
@@ -84,7 +71,7 @@ print("steps recorded before the crash:", len(fc.step_rows(lab.client, [memo_han
 
 # %%
 memo_server = lab.start_server("memo-server", module=MEMO)
-wait_for(lambda: finished(memo_handle), 30, "the recovered workflow to finish")
+wait_for(lambda: fc.is_finished(memo_handle), 30, "the recovered workflow to finish")
 memo_status = memo_handle.get_status()
 memo_steps = fc.step_rows(lab.client, [memo_handle.workflow_id])
 print("status:", memo_status.status, "| error:", repr(memo_status.error))
@@ -99,7 +86,7 @@ table([{**row, "i": row["step_id"] + 1} for row in memo_steps],
 
 # %%
 print("attempts failed with:", memo_steps[-1]["error"].errors)
-print("steps run, per server process:", steps_by_process(memo_handle.workflow_id))
+print("steps run, per server process:", lab.steps_by_process(memo_handle.workflow_id))
 
 # %% [markdown]
 # **Check:** the server was SIGKILLed at step 7; after the restart the workflow ended in
@@ -114,7 +101,7 @@ assert memo_status.status == "ERROR"
 assert type(memo_status.error).__name__ == "DBOSMaxStepRetriesExceeded"
 assert [r["output"] for r in memo_steps[:-1]] == [1, 2, 3, 5, 8]  # steps 2..6, recorded
 assert [repr(e) for e in memo_steps[-1]["error"].errors] == ["KeyError(6)"] * 3
-first_process, second_process = steps_by_process(memo_handle.workflow_id)
+first_process, second_process = lab.steps_by_process(memo_handle.workflow_id)
 assert first_process == [2, 3, 4, 5, 6, 7] and second_process == [7, 7, 7]
 
 # %% [markdown]
@@ -147,7 +134,7 @@ memo_server = lab.start_server("memo-server", module=MEMO)
 rebuild_result = fc.wait_result(rebuild_handle)
 print("exit code:", rebuild_crash_code, "| result:", rebuild_result,
       "| status:", rebuild_handle.get_status().status)
-print("steps run, per server process:", steps_by_process(rebuild_handle.workflow_id))
+print("steps run, per server process:", lab.steps_by_process(rebuild_handle.workflow_id))
 
 # %% [markdown]
 # **Check:** the same crash, now `SUCCESS` with fib(10) = 55; the new process ran only
@@ -156,7 +143,7 @@ print("steps run, per server process:", steps_by_process(rebuild_handle.workflow
 # %%
 assert rebuild_crash_code == -signal.SIGKILL
 assert rebuild_result == (10, 55) and rebuild_handle.get_status().status == "SUCCESS"
-assert steps_by_process(rebuild_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
+assert lab.steps_by_process(rebuild_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
 
 # %% [markdown]
 # ## 2 · Reaching a method of a class from a client
@@ -189,7 +176,7 @@ attempts = {
 }
 attempt_handles = {how: lab.client.enqueue(options, 12) for how, options in attempts.items()}
 for how in ("1 name only", "3 class and instance", "4 module-level workflow"):
-    wait_for(lambda: finished(attempt_handles[how]), 30, how)
+    wait_for(lambda: fc.is_finished(attempt_handles[how]), 30, how)
 wait_for(lambda: "is not registered" in memo_server.logs(), 30, "the server to refuse attempt 2")
 attempt_rows = []
 for how, handle in attempt_handles.items():
@@ -250,7 +237,7 @@ plain_crash_code = plain_server.wait(30)
 plain_server = lab.start_server("plain-server", module=PLAIN)
 plain_result = fc.wait_result(plain_handle)
 print("exit code:", plain_crash_code, "| result:", plain_result)
-print("steps run, per server process:", steps_by_process(plain_handle.workflow_id))
+print("steps run, per server process:", lab.steps_by_process(plain_handle.workflow_id))
 
 # %% [markdown]
 # **Check:** after the crash at step 7 the recovered run created a new calculator,
@@ -258,7 +245,7 @@ print("steps run, per server process:", steps_by_process(plain_handle.workflow_i
 
 # %%
 assert plain_crash_code == -signal.SIGKILL and plain_result == (10, 55)
-assert steps_by_process(plain_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
+assert lab.steps_by_process(plain_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
 
 # %% [markdown]
 # **A crash loop.** Now step 7 crashes the process *every* time it runs, with a real
@@ -276,12 +263,12 @@ loop_handle = lab.client.enqueue(
 )
 rounds = []
 for _ in range(10):
-    wait_for(lambda: not plain_server.alive or finished(loop_handle), 30, "a crash or the end")
+    wait_for(lambda: not plain_server.alive or fc.is_finished(loop_handle), 30, "a crash or the end")
     status = loop_handle.get_status()
     rounds.append({"server": "crashed" if not plain_server.alive else "running",
                    "exit code": plain_server.returncode, "workflow": status.status,
                    "recovery_attempts": status.recovery_attempts})
-    if finished(loop_handle):
+    if fc.is_finished(loop_handle):
         break
     plain_server = lab.start_server("plain-server", module=PLAIN)
 table(rounds)
@@ -302,7 +289,7 @@ crashes = [r for r in rounds if r["server"] == "crashed"]
 assert len(crashes) == plain_class.MAX_RECOVERY_ATTEMPTS + 1
 assert all(r["exit code"] == -signal.SIGSEGV and r["workflow"] == "PENDING" for r in crashes)
 assert rounds[-1]["workflow"] == "MAX_RECOVERY_ATTEMPTS_EXCEEDED" and plain_server.alive
-assert steps_by_process(loop_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7], [7]]
+assert lab.steps_by_process(loop_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7], [7]]
 assert plain_server.stop() == 0
 
 # %% [markdown]
@@ -318,7 +305,8 @@ assert plain_server.stop() == 0
 # passwords here are fake, of course.
 
 # %%
-from fiblab.variants import decode_stored, instance_argument, printable_strings, stored_inputs
+from fiblab.database import stored_inputs
+from fiblab.variants import decode_stored, instance_argument, printable_strings
 from fiblab.variants.instance_argument import Fetcher
 
 SECRETS = "fiblab.variants.instance_argument"
@@ -377,7 +365,7 @@ fetcher.password = "hunter3-demo"  # rotate: our object ...
 secrets_server = lab.start_server(  # ... and the service
     "secrets-server", module=SECRETS, env={"FIBLAB_DEMO_PASSWORD": "hunter3-demo"}
 )
-wait_for(lambda: finished(rotated_handle), 30, "the recovered workflow to finish")
+wait_for(lambda: fc.is_finished(rotated_handle), 30, "the recovered workflow to finish")
 rotated_status = rotated_handle.get_status()
 print("status:", rotated_status.status, "| error:", repr(rotated_status.error))
 
@@ -388,7 +376,7 @@ print("status:", rotated_status.status, "| error:", repr(rotated_status.error))
 # %%
 assert rotated_crash_code == -signal.SIGKILL
 assert rotated_status.status == "ERROR" and isinstance(rotated_status.error, PermissionError)
-assert steps_by_process(rotated_handle.workflow_id) == [[2, 3, 4, 5, 6], [6]]
+assert lab.steps_by_process(rotated_handle.workflow_id) == [[2, 3, 4, 5, 6], [6]]
 
 # %% [markdown]
 # **The fix:** pass identifiers, not objects with secrets, and read the secret inside

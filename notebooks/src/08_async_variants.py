@@ -32,14 +32,6 @@ ORDERS = "fiblab.variants.completion_order"
 CHILDREN = "fiblab.variants.workflow_in_step"
 
 
-def steps_by_process(workflow_id):
-    """The steps that really ran (side channel), one list per server process, in order."""
-    by_pid = {}
-    for run in lab.executions(workflow_id):
-        by_pid.setdefault(run["pid"], []).append(run["step"])
-    return list(by_pid.values())
-
-
 # %% [markdown]
 # ## 1 · Steps are matched by number
 #
@@ -106,7 +98,7 @@ print("twice:", sorted(n for n in NS if got[n] > 1), "| missing:", sorted(n for 
 
 # %%
 order_steps = fc.step_rows(lab.client, [order_handle.workflow_id])
-print("steps run, per server process:", steps_by_process(order_handle.workflow_id))
+print("steps run, per server process:", lab.steps_by_process(order_handle.workflow_id))
 table(order_steps, ["step_id", "name", "output", "error"])
 
 # %% [markdown]
@@ -121,7 +113,7 @@ assert sorted(n for n in NS if got[n] == 2) == [20, 21, 22]
 assert sorted(n for n in NS if got[n] == 0) == [23, 24, 25]
 assert [s["output"][0] for s in order_steps] == [20, 21, 22, 22, 21, 20]
 assert not any(s["error"] for s in order_steps)
-assert steps_by_process(order_handle.workflow_id) == [[20, 21, 22, 23], [22, 21, 20]]
+assert lab.steps_by_process(order_handle.workflow_id) == [[20, 21, 22, 23], [22, 21, 20]]
 
 # %% [markdown]
 # **Why.** In the first run the waits ended in the order 20, 21, 22, 23, so those calls
@@ -147,7 +139,7 @@ table(why)
 # each process run: run 1 ran 20–23, run 2 ran only its steps 4–6.
 
 # %%
-first_process, second_process = steps_by_process(order_handle.workflow_id)
+first_process, second_process = lab.steps_by_process(order_handle.workflow_id)
 assert run_1[:4] == first_process and run_2[3:] == second_process
 
 # %% [markdown]
@@ -193,7 +185,7 @@ orders_server = lab.start_server("orders-server", module=ORDERS)
 fixed_result = fc.wait_result(fixed_handle)
 print("exit code:", fixed_crash_code, "| status:", fixed_handle.get_status().status)
 print("result:", fixed_result)
-print("steps run, per server process:", steps_by_process(fixed_handle.workflow_id))
+print("steps run, per server process:", lab.steps_by_process(fixed_handle.workflow_id))
 
 # %% [markdown]
 # **Check:** the same crash now ends with every result right, in input order. The new
@@ -205,7 +197,7 @@ assert fixed_crash_code == -signal.SIGKILL
 assert fixed_result == EXPECTED and fixed_handle.get_status().status == "SUCCESS"
 fixed_steps = fc.step_rows(lab.client, [fixed_handle.workflow_id])
 assert [s["output"] for s in fixed_steps] == EXPECTED  # step k holds ns[k]
-assert steps_by_process(fixed_handle.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
+assert lab.steps_by_process(fixed_handle.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
 assert orders_server.stop() == 0
 
 # %% [markdown]
@@ -296,7 +288,7 @@ parent_row = next(w for w in family if w.workflow_id == child_handle.workflow_id
 child_row = next(w for w in family if w.workflow_id != child_handle.workflow_id)
 assert parent_row.status == child_row.status == "SUCCESS"
 assert child_row.name == "fib_child_workflow" and child_row.parent_workflow_id == parent_row.workflow_id
-assert [len(steps) for steps in steps_by_process(child_row.workflow_id)] == [1, 1]
+assert [len(steps) for steps in lab.steps_by_process(child_row.workflow_id)] == [1, 1]
 
 # %% [markdown]
 # ## 3 · Async done right, from the client too

@@ -20,40 +20,14 @@
 # process may use), and every server figure below is compared to it. Each job is a recursive `fib(n)` sized to take about 0.15 s.
 
 # %%
-import concurrent.futures
-import os
-import time
+from fiblab.machine import n_for_seconds, pool_seconds, usable_cores
 
-from fiblab.fib import fib_recursive
-
-# logical CPUs this process may run on (affinity and containers included, where known)
-cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def job_size(target=0.15):
-    """The n whose recursive fib takes closest to `target` seconds on this machine."""
-    timings = {}
-    for n in range(24, 33):
-        started = time.perf_counter()
-        fib_recursive(n)
-        timings[n] = time.perf_counter() - started
-    return min(timings, key=lambda n: abs(timings[n] - target))
-
-
-n = job_size()
+cores = usable_cores()  # logical CPUs this process may run on (affinity included)
+n = n_for_seconds(0.15)  # time fib(25) here, scale by the golden ratio per step of n
 jobs = [n] * 8
 
-
-def pool_seconds(workers):
-    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
-        list(pool.map(fib_recursive, [1] * workers))  # start the workers before timing
-        started = time.perf_counter()
-        list(pool.map(fib_recursive, jobs))
-        return time.perf_counter() - started
-
-
 server_counts = [1, 2, 4]
-pool = {k: pool_seconds(k) for k in server_counts}
+pool = {k: pool_seconds(jobs, k) for k in server_counts}
 print(f"{cores} cores; {len(jobs)} jobs of fib({n})")
 for k, seconds in pool.items():
     print(f"ProcessPoolExecutor({k}): {seconds:.2f} s")
@@ -77,7 +51,10 @@ for k, seconds in pool.items():
 # `benchmarks/run.py` measures the difference it makes (see `benchmarks/README.md`).
 
 # %%
+import time
+
 from fiblab import client as fc
+from fiblab.fib import fib_recursive
 from fiblab.lab import Lab
 
 
@@ -157,6 +134,8 @@ for k in server_counts:
 # two servers beat one. Across machines the database has CPUs of its own.
 
 # %%
+import os
+
 from fiblab import config
 
 postgres_url = os.environ.get(config.DATABASE_URL_ENV, "")
@@ -267,14 +246,14 @@ exit_code = server.stop()
 # ## Exercise
 #
 # With `sqlite_lab`, run `servers_seconds` for 3 servers. Before you run it: on this
-# machine, will 3 servers beat 2? Compare with `pool_seconds(3)`.
+# machine, will 3 servers beat 2? Compare with `pool_seconds(jobs, 3)`.
 
 # %%
 # Your code here
 
 # %% solution
 three = servers_seconds(sqlite_lab, 3)
-print(f"3 servers: {three:.2f} s; 2 servers: {on_sqlite[2]:.2f} s; pool(3): {pool_seconds(3):.2f} s")
+print(f"3 servers: {three:.2f} s; 2 servers: {on_sqlite[2]:.2f} s; pool(3): {pool_seconds(jobs, 3):.2f} s")
 assert pool[1] / three <= min(3, cores) * 1.2
 
 # %% [markdown]

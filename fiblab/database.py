@@ -1,0 +1,160 @@
+"""The system database, set up in one place: migrate, prepare, connect, drop, read back.
+
+DBOS creates its tables when a process launches; a client or a notebook that gets there
+first finds none ("no such table"). :func:`prepare_database` and :func:`connect` run
+DBOS's migrations first. DBOS warns when a synchronous database call runs on a thread
+with a running event loop (a Jupyter cell has one): :func:`off_loop` moves such calls to
+a helper thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import config
+from .waiting import WaitTimeout, wait_for
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from dbos import DBOSClient
+
+T = TypeVar("T")
+
+#: Pause between two migration attempts while the database is busy, seconds.
+MIGRATION_RETRY_SEC = 0.5
+
+
+def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``function`` here, or on a helper thread if this thread runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args, **kwargs)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
+def sqlalchemy_url(database_url: str, database: str | None = None) -> sa.engine.URL:
+    """``database_url`` for SQLAlchemy: a plain ``postgresql://`` gets the psycopg 3 driver
+    (SQLAlchemy's default is psycopg2, which fiblab does not install); ``database``
+    names another database on the same server."""
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url if database is None else url.set(database=database)
+
+
+def migrate(database_url: str, timeout: float = 30.0) -> None:
+    """Create or update DBOS's tables; retries while the database is busy (e.g. locked).
+
+    DBOS's migration helper reports a failure by printing it and exiting; this turns
+    that into a ``RuntimeError`` that names the (masked) database.
+    """
+    from dbos import run_dbos_database_migrations
+
+    sqlite_file = config.sqlite_path(database_url)
+    if sqlite_file is not None:  # DBOS creates the file, not the folder it goes in
+        sqlite_file.parent.mkdir(parents=True, exist_ok=True)
+    failure: list[BaseException] = []
+
+    def attempt() -> bool:
+        try:
+            run_dbos_database_migrations(database_url)
+            return True
+        except (Exception, SystemExit) as error:  # click's Exit is one of these
+            failure[:] = [error]
+            return False
+
+    try:
+        wait_for(attempt, timeout, "the DBOS migrations", interval=MIGRATION_RETRY_SEC)
+    except WaitTimeout:
+        raise RuntimeError(
+            f"could not prepare the DBOS system database {config.mask_url(database_url)} "
+            f"within {timeout:g} s (DBOS printed the reason above)"
+        ) from (failure[0] if failure else None)
+
+
+def prepare_database(
+    database_url: str,
+    queue: str = config.QUEUE_NAME,
+    worker_concurrency: int | None = 1,
+    polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
+) -> None:
+    """Create DBOS's tables and register ``queue``, before any server launches.
+
+    A server launched on a database that already lists its queue polls it at once;
+    one that registers the queue itself after launch waits for the queue manager's next
+    scan (about a second later).
+    """
+    from dbos import DBOSClient
+
+    def prepare() -> None:
+        migrate(database_url)
+        client = DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
+        try:
+            client.register_queue(
+                queue,
+                worker_concurrency=worker_concurrency,
+                polling_interval_sec=polling_interval_sec,
+            )
+        finally:
+            client.destroy()
+
+    off_loop(prepare)
+
+
+def connect(database_url: str) -> DBOSClient:
+    """A ``DBOSClient`` for ``database_url``, creating DBOS's tables if none exist yet.
+
+    (A bare ``DBOSClient`` on a brand-new database fails with "no such table" until a
+    server has launched once; fiblab runs DBOS's migrations first.)
+    """
+    from dbos import DBOSClient
+
+    def make() -> DBOSClient:
+        migrate(database_url)
+        return DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
+
+    return off_loop(make)
+
+
+def drop_database(database_url: str) -> None:
+    """Drop the PostgreSQL database ``database_url`` names, if it exists, closing its
+    connections; the next :func:`prepare_database` or DBOS launch creates it again."""
+    import sqlalchemy as sa
+
+    if not config.is_postgres(database_url):
+        raise ValueError(f"not a PostgreSQL URL: {config.mask_url(database_url)}")
+    target = sqlalchemy_url(database_url)
+    engine = sa.create_engine(
+        sqlalchemy_url(database_url, database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+def stored_inputs(database_url: str, workflow_id: str) -> str:
+    """A workflow's arguments exactly as the system database stores them (DBOS 3.4 keeps
+    them in the ``workflow_input`` table; older rows in ``workflow_status.inputs``)."""
+    import sqlalchemy as sa
+
+    schema = "dbos." if config.is_postgres(database_url) else ""
+    query = sa.text(
+        f"SELECT COALESCE(i.inputs, s.inputs) FROM {schema}workflow_status s "
+        f"LEFT JOIN {schema}workflow_input i ON i.workflow_uuid = s.workflow_uuid "
+        "WHERE s.workflow_uuid = :wid"
+    )
+    engine = sa.create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(query, {"wid": workflow_id}).scalar_one()
+    finally:
+        engine.dispose()
