@@ -265,3 +265,42 @@ def test_the_terminal_handout_page_shows_the_readme_commands() -> None:
         if block.how in ("background", "run") and block.lang == "bash":
             assert block.body.strip() in text, f"{block.where} is missing from the page"
     assert "doc-test" not in page and "<h1" in page
+
+
+INLINE = re.compile(r"`((?:make|python|\.venv/bin/python|dbos) [^`]+)`")
+
+
+def inline_commands() -> list[tuple[str, str]]:
+    """``(where, command)`` for each command written inline in the README or a notebook."""
+    found = [("README.md", m[1]) for m in INLINE.finditer((REPO / "README.md").read_text())]
+    for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                found += [(f"notebooks/{path.name}", m[1]) for m in INLINE.finditer(cell.source)]
+    return found
+
+
+def test_every_inline_command_names_a_real_target_program_and_options() -> None:
+    """Commands mentioned in running text are not run, but they must not drift either:
+    a ``make`` target exists; a program answers ``--help`` naming every option used."""
+    targets = set(re.findall(r"^([\w-]+):", (REPO / "Makefile").read_text(), re.MULTILINE))
+    commands = inline_commands()
+    assert len(commands) >= 10
+    for where, command in commands:
+        words = command.split()
+        if words[0] == "make":
+            assert words[1] in targets, f"{where}: `{command}`: no Makefile target {words[1]}"
+            continue
+        if words[0] == "dbos":
+            program = [str(Path(sys.executable).parent / "dbos")]
+            program += [w for w in words[1:3] if re.fullmatch(r"[a-z]+", w)]
+        elif words[1] == "-m":
+            program = [sys.executable, "-m", words[2]]
+        else:
+            program = [sys.executable, str(REPO / words[1])]
+        result = subprocess.run(
+            [*program, "--help"], capture_output=True, text=True, cwd=REPO, timeout=60
+        )
+        assert result.returncode == 0, f"{where}: `{command}`: {result.stderr}"
+        for option in re.findall(r"(?<!\S)(--?[a-z][\w-]*)", command):
+            assert option in result.stdout, f"{where}: `{command}`: {option} is not an option"
