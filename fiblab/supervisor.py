@@ -1,7 +1,8 @@
 """Keep a fiblab worker running: restart it when it crashes, give up when it keeps crashing.
 
-The original experiment's ``server3.py`` ran its worker under a parent loop that started
-it again whenever it died. :class:`Supervisor` is that loop, done right:
+The original experiment's ``server3.py`` ran its worker under a parent loop that
+restarted nothing: when either child died it terminated the other and exited 1.
+:class:`Supervisor` is the loop that was missing:
 
 * it restarts the **same** process handle, so the worker comes back with the same
   executor id, and DBOS recovers the workflows the crash interrupted;

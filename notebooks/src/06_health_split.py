@@ -16,8 +16,11 @@
 # ## Three processes, three jobs
 #
 # The original experiment's `server2.py` moved its health check out of the process that
-# computes, and `server3.py` put a parent loop around the worker that started it again
-# when it died. fiblab does the same, with a few things done right:
+# computes. Its `server3.py` started the health server and the worker as two child
+# processes under a parent loop — but that loop restarts nothing: it waits until either
+# child dies, terminates the other and exits with status 1, so a crashed worker takes
+# the whole service down with it. fiblab keeps the split and adds what was missing, a
+# supervisor that restarts the worker:
 #
 # ```
 #   this notebook ── GET /health ──▶  health process   (python -m fiblab.health)

@@ -252,8 +252,10 @@ assert [w.name for w in lab.client.list_workflows()].count("fib_child_workflow")
 # %% [markdown]
 # **Why.** A step is the unit DBOS records as *one* result: it runs, and its output is
 # saved, or it runs again. A workflow started inside it would have checkpoints of its own
-# that the parent could not replay consistently, so DBOS refuses before it writes
-# anything.
+# that the parent could not replay consistently, so DBOS refuses to start it: the
+# `assert` fails inside the step before any child workflow exists. What *is* written is
+# the step's own outcome — the failed step row the check above found, with that
+# `AssertionError` — and the parent workflow ends `ERROR`.
 #
 # **The fix:** start the child from workflow code. DBOS then records the start as a
 # step of the parent, gives the child an id derived from the parent's, and a recovered

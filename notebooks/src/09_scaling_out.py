@@ -44,11 +44,16 @@ for k, seconds in pool.items():
 # its next job only at its first poll *after* the last one finished, so it idles up to
 # 0.1 s between jobs — a job slightly longer than one polling interval costs two.
 # Polling faster costs CPU all the time (measured below). The better idea is the
-# *prefetch* of message queues: `python -m fiblab.server --prefetch 1` lets a server take
-# one job more than it computes at once (the queue's worker concurrency becomes 2), and
-# the extra job waits inside the server for the CPU, so the next computation starts the
-# moment the last one ends. All servers below run with `--prefetch 1`;
-# `benchmarks/run.py` measures the difference it makes (see `benchmarks/README.md`).
+# *prefetch* of message queues. It is a fiblab option, not a DBOS one:
+# `python -m fiblab.server --prefetch 1` registers the queue with `worker_concurrency=2`
+# (stored in the database, so every server on `my_queue` takes up to two workflows at
+# once), and a semaphore inside fiblab's `compute_fibonacci` step lets only one of them
+# compute at a time; the other waits inside the server, so the next computation starts
+# the moment the last one ends. The trade-off: a prefetched job is bound to that server
+# while it waits — another, idle server cannot take it, and if this server crashes, that
+# job waits for its recovery too. All servers below run with `--prefetch 1`, so what is
+# measured here is `worker_concurrency=2` per server with one computation at a time;
+# `benchmarks/run.py` measures the difference prefetch makes (`benchmarks/README.md`).
 
 # %%
 import time
@@ -238,9 +243,11 @@ exit_code = server.stop()
 # * **One application version.** Servers dequeue workflows of their own version (and
 #   version-less ones only while theirs is the latest) and recover only their own. Deploy the same pinned version everywhere, and roll out a
 #   new one on purpose.
-# * **Concurrency per process.** `worker_concurrency=1` per server process and one
-#   process per core is the shape that scales CPU-bound steps; queue settings are
-#   stored in the database, so every server on it shares them.
+# * **Concurrency per process.** One *computation* at a time per server process and one
+#   process per core is the shape that scales CPU-bound steps: `worker_concurrency=1`,
+#   or, as measured above, `worker_concurrency=2` with fiblab's prefetch computing one
+#   at a time. Queue settings are stored in the database, so every server on it shares
+#   them.
 
 # %% [markdown]
 # ## Exercise
