@@ -52,7 +52,10 @@ def first(series: Path, suffix: str) -> Path:
 def test_a_notebook_converts_back_to_exactly_its_source(source: Path) -> None:
     text = source.read_text()
     nb = build.parse(text, source.name)
-    assert build.to_source(nb) == text
+    assert build.to_source(nb) == text, (
+        f"{source.name} is not written the way --from-ipynb writes it back: after "
+        f"`make notebooks`, `build_notebooks.py --from-ipynb {source.stem[:2]} --force` rewrites it"
+    )
     solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
     assert all(c.metadata["jupyter"] == {"source_hidden": True} for c in solutions)
 
