@@ -80,6 +80,15 @@ def test_a_header_the_notebook_would_not_carry_is_refused(header: str) -> None:
         build.parse(f"{header}\nx = 1\n", "NN_test.py")
 
 
+def test_an_old_style_header_stops_the_build(series: Path, capsys: pytest.CaptureFixture) -> None:
+    source = first(series, ".py")
+    source.write_text(source.read_text() + "\n# %% solution\nanswer = 42\n")
+    before = first(series, ".ipynb").read_bytes()
+    assert build.main([]) == 2
+    assert f"error: {source.name}, cell" in capsys.readouterr().err
+    assert first(series, ".ipynb").read_bytes() == before
+
+
 def test_check_fails_when_a_source_changed(series: Path, capsys: pytest.CaptureFixture) -> None:
     source = first(series, ".py")
     source.write_text(source.read_text().replace("# %%\n", "# %%\n# new line\n", 1))

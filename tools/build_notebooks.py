@@ -270,9 +270,13 @@ def main(argv: list[str] | None = None) -> int:
         help="first write this notebook's cells back into its source (repeatable)",
     )
     args = parser.parse_args(argv)
-    for name in args.from_ipynb:
-        print(f"wrote: {from_ipynb(name, args.force).relative_to(NOTEBOOKS.parent)}")
-    stale, refused = build(check=args.check, force=args.force)
+    try:
+        for name in args.from_ipynb:
+            print(f"wrote: {from_ipynb(name, args.force).relative_to(NOTEBOOKS.parent)}")
+        stale, refused = build(check=args.check, force=args.force)
+    except ValueError as error:  # a source the build cannot read as written
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for path in stale:
         if path not in refused:
             name = path.relative_to(NOTEBOOKS.parent)
