@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 
 .PHONY: lab test test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
+.PHONY: install-browser test-latest
 
 $(BIN)/.fiblab-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
@@ -45,6 +46,15 @@ postgres-stop: $(BIN)/.fiblab-installed
 # Workshop handouts (instructor + student editions) in handouts/: open handouts/index.html.
 handouts: $(BIN)/.fiblab-installed
 	$(BIN)/python tools/handouts.py --out handouts
+
+# Drift guard: notebooks and integration tests against the newest dbos release, not the
+# pin, in .venv-latest (see README, Tests). PYTEST_ARGS narrows it, e.g. PYTEST_ARGS='-k server'.
+test-latest:
+	PYTHON=$(PYTHON) tools/test_latest.sh $(PYTEST_ARGS)
+
+# The headless Chromium the handout tests use (Debian's chromium; apt-get as root).
+install-browser:
+	tools/install_browser.sh
 
 notebooks: $(BIN)/.fiblab-installed
 	$(BIN)/python tools/build_notebooks.py

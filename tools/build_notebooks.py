@@ -1,68 +1,103 @@
 """Build notebooks/NN_*.ipynb from their diffable sources in notebooks/src/NN_*.py.
 
-Source format ("percent" cells):
+The sources are jupytext "percent" scripts (https://jupytext.readthedocs.io):
 
     # %% [markdown]
     # Markdown text, each line starting with "# ".
     # %%
     code
-    # %% tags=raises-exception
+    # %% tags=["raises-exception"]
     code that fails on purpose
-    # %% solution
-    code whose source JupyterLab hides (an exercise's solution)
+    # %% tags=["solution"] jupyter={"source_hidden": true}
+    an exercise's solution, its source hidden in JupyterLab
 
-Every notebook gets previous / index / next links at its top and bottom, and
-``00_index.ipynb`` lists the series with each notebook's objectives and time estimate
-(read from the opening cell: ``# NN · Title``, ``**You will be able to:** …``,
-``**Time:** …``).
+A cell keeps only its tags and ``jupyter.source_hidden``; cell ids are ``cell-NN`` by
+position, so a rebuild changes nothing that the source did not. Every notebook gets
+previous / index / next links at its top and bottom, and ``00_index.ipynb`` lists the
+series with each notebook's objectives and time estimate (read from the opening cell:
+``# NN · Title``, ``**You will be able to:** …``, ``**Time:** …``).
 
-Usage: ``python tools/build_notebooks.py`` (write) or ``--check`` (exit 1 if stale).
+Each built notebook records a fingerprint of its cells (``metadata.fiblab``). A notebook
+whose cells no longer match it was edited since the build (in JupyterLab, say): the
+build refuses to overwrite it and says how to carry the edit back into its source
+(``--from-ipynb``) or to drop it (``--force``).
+
+Usage: ``python tools/build_notebooks.py [--check] [--force] [--from-ipynb NN …]``.
 """
 
 from __future__ import annotations
 
+import argparse
+import copy
+import difflib
+import hashlib
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SOURCES = NOTEBOOKS / "src"
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+FORMAT = "py:percent"
+NAV_IDS = ("nav-top", "nav-bottom")
+LAYOUT = "lines_to_next_cell"  # jupytext's own record of blank lines, not ours
+COMMAND = ".venv/bin/python tools/build_notebooks.py"
 
 
-def parse(source: str) -> nbformat.NotebookNode:
-    """Turn one percent-format source into a notebook without outputs."""
-    nb = nbformat.v4.new_notebook()
+def cell_metadata(cell: nbformat.NotebookNode) -> dict:
+    """The cell metadata a source carries: tags, and whether the source is hidden."""
+    metadata: dict = {}
+    if cell.metadata.get("tags"):
+        metadata["tags"] = list(cell.metadata["tags"])
+    if cell.metadata.get("jupyter", {}).get("source_hidden"):
+        metadata["jupyter"] = {"source_hidden": True}
+    return metadata
+
+
+def parse(source: str, name: str = "source") -> nbformat.NotebookNode:
+    """Turn one percent-format source into a notebook without outputs.
+
+    Raises ValueError for a cell header the notebook would not carry (a jupytext title,
+    malformed or unknown metadata) and for a solution whose source is not hidden.
+    """
+    nb = jupytext.reads(source, fmt=FORMAT)
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
-    chunks: list[tuple[str, list[str]]] = []
-    for line in source.splitlines():
-        if line.startswith("# %%"):
-            chunks.append((line[4:].strip(), []))
-        elif chunks:
-            chunks[-1][1].append(line)
-    for index, (header, lines) in enumerate(chunks):
-        text = "\n".join(lines).strip("\n")
-        cell_id = f"cell-{index:02d}"
-        if header.startswith("[markdown]"):
-            body = "\n".join(
-                line[2:] if line.startswith("# ") else line.lstrip("#") for line in lines
+    for index, cell in enumerate(nb.cells):
+        kept = cell_metadata(cell)
+        extra = {k: v for k, v in cell.metadata.items() if k not in kept and k != LAYOUT}
+        hidden = kept.get("jupyter", {}).get("source_hidden")
+        if "solution" in kept.get("tags", []) and not hidden:
+            extra["tags"] = ["solution", "(but no source_hidden)"]
+        if extra:
+            raise ValueError(
+                f"{name}, cell {index + 1} ({cell.source[:40]!r}): header metadata {extra} "
+                "is not what a notebook here carries; write e.g. "
+                '`# %% tags=["raises-exception"]` or '
+                '`# %% tags=["solution"] jupyter={"source_hidden": true}`'
             )
-            cell = nbformat.v4.new_markdown_cell(body.strip("\n"), id=cell_id)
-        else:
-            cell = nbformat.v4.new_code_cell(text, id=cell_id)
-            tags = []
-            for word in header.split():
-                if word.startswith("tags="):
-                    tags += word[5:].split(",")
-                elif word == "solution":
-                    tags.append("solution")
-                    cell.metadata["jupyter"] = {"source_hidden": True}
-            if tags:
-                cell.metadata["tags"] = tags
-        nb.cells.append(cell)
+        cell.id = f"cell-{index:02d}"
+        cell.metadata = kept
     return nb
+
+
+def to_source(nb: nbformat.NotebookNode) -> str:
+    """A notebook's cells (navigation left out) as a percent-format source."""
+    body = nbformat.v4.new_notebook()
+    body.metadata = {"jupytext": {"notebook_metadata_filter": "-all"}}  # no YAML header
+    for cell in nb.cells:
+        if cell.get("id") not in NAV_IDS:
+            body.cells.append(copy.deepcopy(cell))
+            body.cells[-1].metadata = cell_metadata(cell)
+    return jupytext.writes(body, fmt=FORMAT)
+
+
+def fingerprint(nb: nbformat.NotebookNode) -> str:
+    """What the build recorded about a notebook's cells: outputs and UI state do not count."""
+    return hashlib.sha256(to_source(nb).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -124,8 +159,8 @@ def index_notebook(entries: list[Entry]) -> nbformat.NotebookNode:
 
 def notebooks() -> dict[Path, nbformat.NotebookNode]:
     """Every notebook to write, by path: the series with navigation, and the index."""
-    sources = sorted((NOTEBOOKS / "src").glob("[0-9][0-9]_*.py"))
-    parsed = [(src.stem, parse(src.read_text())) for src in sources]
+    sources = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
+    parsed = [(src.stem, parse(src.read_text(), src.name)) for src in sources]
     entries = [describe(stem, nb) for stem, nb in parsed]
     result = {NOTEBOOKS / "00_index.ipynb": index_notebook(entries)}
     for position, (stem, nb) in enumerate(parsed):
@@ -133,24 +168,123 @@ def notebooks() -> dict[Path, nbformat.NotebookNode]:
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(nav, id="nav-top"))
         nb.cells.append(nbformat.v4.new_markdown_cell(nav, id="nav-bottom"))
         result[NOTEBOOKS / f"{stem}.ipynb"] = nb
+    for nb in result.values():
+        nb.metadata["fiblab"] = {"built_cells": fingerprint(nb)}
     return result
 
 
-def build(check: bool = False) -> list[Path]:
-    """Write (or, with ``check``, compare) every notebook; returns the stale ones."""
-    stale = []
+def edited(path: Path) -> bool:
+    """True if the notebook's cells changed since the build wrote it (or it has no record)."""
+    nb = nbformat.read(path, as_version=4)
+    return nb.metadata.get("fiblab", {}).get("built_cells") != fingerprint(nb)
+
+
+def refusal(path: Path) -> str:
+    """Why a notebook is not overwritten, and the two ways on."""
+    name = path.relative_to(NOTEBOOKS.parent)
+    source = SOURCES / f"{path.stem}.py"
+    if path.stem == "00_index":
+        keep = "it is generated from the sources' opening cells: make the edit there"
+    else:
+        keep = (
+            f"{COMMAND} --from-ipynb {path.stem[:2]}\n"
+            f"      (writes it into {source.relative_to(NOTEBOOKS.parent)}, then rebuilds)"
+        )
+    return (
+        f"not overwriting {name}: it was edited since it was built "
+        f"(in JupyterLab?) and its source does not have the edit.\n"
+        f"  keep the edit:    {keep}\n"
+        f"  discard the edit: {COMMAND} --force"
+    )
+
+
+def build(check: bool = False, force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Write (or, with ``check``, compare) every notebook.
+
+    Returns the stale notebooks and, among them, those edited by hand (not overwritten).
+    """
+    stale, refused = [], []
     for target, nb in notebooks().items():
         text = nbformat.writes(nb) + "\n"
-        if not target.exists() or target.read_text() != text:
-            stale.append(target)
-            if not check:
-                target.write_text(text)
-    return stale
+        if target.exists() and target.read_text() == text:
+            continue
+        stale.append(target)
+        # Overwrite only what loses no edit: an untouched notebook, or one whose cells
+        # already are what the source builds (outputs and UI state are not edits).
+        if target.exists() and not force:
+            current = nbformat.read(target, as_version=4)
+            if fingerprint(current) != nb.metadata["fiblab"]["built_cells"] and edited(target):
+                refused.append(target)
+                continue
+        if not check:
+            target.write_text(text)
+    return stale, refused
+
+
+def find_notebook(name: str) -> Path:
+    """notebooks/NN_name.ipynb from ``NN``, ``NN_name`` or a path."""
+    stem = Path(name).stem
+    series = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    found = [p for p in series if stem in (p.stem, p.stem[:2])]
+    if len(found) != 1 or found[0].stem == "00_index":
+        raise SystemExit(f"--from-ipynb: no notebook of the series matches {name!r}")
+    return found[0]
+
+
+def from_ipynb(name: str, force: bool = False) -> Path:
+    """Write a notebook's cells back into its source; refuse if the source changed too."""
+    path = find_notebook(name)
+    source = SOURCES / f"{path.stem}.py"
+    nb = nbformat.read(path, as_version=4)
+    text = to_source(nb)
+    built_from = nb.metadata.get("fiblab", {}).get("built_cells")
+    if source.exists() and not force and fingerprint(parse(source.read_text())) != built_from:
+        diff = difflib.unified_diff(
+            source.read_text().splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            str(source.relative_to(NOTEBOOKS.parent)),
+            f"{path.relative_to(NOTEBOOKS.parent)} (as a source)",
+        )
+        raise SystemExit(
+            f"{source.relative_to(NOTEBOOKS.parent)} changed too since {path.name} was built: "
+            "merge by hand (the notebook's cells as a source, against it):\n"
+            + "".join(diff)
+            + f"\nor overwrite the source with the notebook: {COMMAND} --from-ipynb "
+            f"{path.stem[:2]} --force"
+        )
+    source.write_text(text)
+    return source
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a notebook is stale")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite even notebooks (or sources) edited by hand"
+    )
+    parser.add_argument(
+        "--from-ipynb",
+        metavar="NN",
+        action="append",
+        default=[],
+        help="first write this notebook's cells back into its source (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        for name in args.from_ipynb:
+            print(f"wrote: {from_ipynb(name, args.force).relative_to(NOTEBOOKS.parent)}")
+        stale, refused = build(check=args.check, force=args.force)
+    except ValueError as error:  # a source the build cannot read as written
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in stale:
+        if path not in refused:
+            name = path.relative_to(NOTEBOOKS.parent)
+            print(f"stale: {name}" if args.check else f"wrote: {name}")
+    for path in refused:
+        print(refusal(path), file=sys.stderr)
+    return 1 if refused or (args.check and stale) else 0
 
 
 if __name__ == "__main__":
-    checking = "--check" in sys.argv
-    changed = build(check=checking)
-    for path in changed:
-        print(("stale: " if checking else "wrote: ") + str(path.relative_to(NOTEBOOKS.parent)))
-    sys.exit(1 if checking and changed else 0)
+    sys.exit(main())

@@ -23,8 +23,8 @@ that is set, as the tests do), with ``FIBLAB_DATABASE_URL`` removed from the
 environment: handouts always show the embedded SQLite default. A notebook that
 fails still gets its (partial) handout, and the command exits with status 1.
 
-Which cells are solutions comes from the ``solution`` cell tag that
-``tools/build_notebooks.py`` sets for ``# %% solution`` cells, never from the text.
+Which cells are solutions comes from the ``solution`` cell tag (``tags=["solution"]`` in
+the cell's header in notebooks/src), never from the text.
 ``--only`` builds a subset (numbers or names); links to notebooks outside it dangle.
 """
 

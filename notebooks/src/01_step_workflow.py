@@ -175,7 +175,7 @@ assert per_workflow > 100 * per_call  # durability costs database writes, not mi
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 with SetWorkflowID("exercise-10"):
     answer = fibonacci_workflow(10)
 with SetWorkflowID("exercise-10"):

@@ -215,7 +215,7 @@ assert latency["fiblab defaults"] < 0.5
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 two_at_a_time = await DBOS.register_queue_async(
     "two_at_a_time", worker_concurrency=2, polling_interval_sec=0.1
 )

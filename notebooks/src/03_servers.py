@@ -165,7 +165,7 @@ assert len(repeated) <= 1  # ... once, except at most the one in flight at the k
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 second = lab.start_server("server-2")
 handles = fc.enqueue_many(lab.client, [27] * 8)
 results = dict(fc.results_as_completed(lab.client, handles))

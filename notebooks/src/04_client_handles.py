@@ -267,7 +267,7 @@ assert sum(per_server.values()) == len(succeeded) and min(per_server.values()) >
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 exercise_handles = [await client.enqueue_async(fc.enqueue_options(), 29) for _ in range(6)]
 async for workflow_id, outcome in fc.results_as_completed_async(exercise_handles):
     print(workflow_id[:8], outcome)
@@ -329,7 +329,7 @@ from fiblab.processes import ServerGroup
 ServerGroup([server_1, server_2]).stop()  # graceful, both at once
 
 # %%
-%%writefile {lab.scratch}/class_server.py
+# %%writefile {lab.scratch}/class_server.py
 """A fiblab server whose module also defines workflows that are methods of classes."""
 
 import sys

@@ -563,7 +563,7 @@ assert (await client.get_latest_application_version_async())["version_name"] == 
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 not_ok = [w for w in await client.list_workflows_async() if w.status != "SUCCESS"]
 for w in not_ok:
     print(f"{w.name:22s} {w.status:32s} inputs {w.input['args']}")

@@ -214,6 +214,7 @@ if usable_cores() >= 2:  # with one core the separate process waits for the CPU 
     assert busy_inside > 3 * busy_separate
 assert busy_inside > 2 * idle_inside
 
+
 # %% [markdown]
 # Each answer from inside the worker needs the lock several times (to accept the
 # connection, read the request, write the answer), and each time it waits about one
@@ -391,7 +392,7 @@ assert {r["pid"] for r in lab.executions(poison_handle.workflow_id)} == {
 # faster. `start()` waits for the worker to be ready, so it raises the supervisor's
 # message (this cell fails on purpose):
 
-# %% tags=raises-exception
+# %% tags=["raises-exception"]
 typo = Supervisor(lab.server("typo", extra_args=["--polling-interval", "0"]), max_crashes=3)
 typo.start()
 
@@ -427,7 +428,7 @@ assert poison_supervisor.state == "running" and poison.alive
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 stopped_pid = poison.pid
 os.kill(stopped_pid, signal.SIGTERM)  # a graceful stop: the worker exits 0
 print(poison_supervisor.wait_finished(timeout=30), "|", poison_supervisor.message)

@@ -423,7 +423,7 @@ assert "hunter" not in repr(user_result)
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 leaks = [
     (row["name"], row["workflow_id"][:8])
     for row in fc.workflow_rows(lab.client)

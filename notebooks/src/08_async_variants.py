@@ -115,6 +115,7 @@ assert [s["output"][0] for s in order_steps] == [20, 21, 22, 22, 21, 20]
 assert not any(s["error"] for s in order_steps)
 assert lab.steps_by_process(order_handle.workflow_id) == [[20, 21, 22, 23], [22, 21, 20]]
 
+
 # %% [markdown]
 # **Why.** In the first run the waits ended in the order 20, 21, 22, 23, so those calls
 # became steps 1–4; steps 1–3 were recorded, step 4 died with the server. After the
@@ -222,7 +223,7 @@ in_step_handle = lab.client.enqueue(fc.enqueue_options("workflow_in_step_workflo
 # %% [markdown]
 # Waiting for its result raises at once (this cell fails on purpose):
 
-# %% tags=raises-exception
+# %% tags=["raises-exception"]
 fc.wait_result(in_step_handle)
 
 # %% [markdown]
@@ -349,7 +350,7 @@ assert async_wall < 0.8 * sum(seconds for _n, seconds in jobs)
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 exercise_handles = [
     await lab.client.enqueue_async(fc.enqueue_options("fib_child_workflow"), n, seconds)
     for n, seconds in [(10, 0.6), (11, 0.2), (12, 0.4)]

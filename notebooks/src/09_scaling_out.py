@@ -258,7 +258,7 @@ exit_code = server.stop()
 # %%
 # Your code here
 
-# %% solution
+# %% tags=["solution"] jupyter={"source_hidden": true}
 three = servers_seconds(sqlite_lab, 3)
 print(f"3 servers: {three:.2f} s; 2 servers: {on_sqlite[2]:.2f} s; pool(3): {pool_seconds(jobs, 3):.2f} s")
 assert pool[1] / three <= min(3, cores) * 1.2

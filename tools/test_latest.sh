@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Drift guard (`make test-latest`): the notebooks and the integration tests against the
+# newest dbos release instead of the pin, in a virtual environment of their own
+# (.venv-latest), so .venv keeps the pinned versions. Extra arguments go to pytest,
+# e.g. `tools/test_latest.sh -k server` (or `make test-latest PYTEST_ARGS='-k server'`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=${LATEST_VENV:-.venv-latest}
+pin=$(sed -n 's/^ *"dbos==\([^"]*\)".*/\1/p' pyproject.toml)
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -e '.[test]'
+echo "=== test-latest: installing the newest dbos release over the pin dbos==$pin"
+echo "    (pip may warn that fiblab requires dbos==$pin: expected here) ==="
+"$VENV/bin/python" -m pip install --quiet --upgrade dbos
+tested=$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("dbos"))')
+banner="=== test-latest: dbos $tested (pinned: $pin) ==="
+echo "$banner"
+
+# Notebooks are marked integration by tests/conftest.py today (and notebook, once that
+# marker exists); they run through nbmake, once each.
+status=0
+"$VENV/bin/python" -m pytest -m "integration or notebook" "$@" || status=$?
+echo "$banner: $([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")"
+exit "$status"
