@@ -33,7 +33,6 @@ from fiblab.waiting import wait_for
 lab = Lab("07_class_based_variants")
 MEMO = "fiblab.variants.memo_instance"
 
-
 # %% [markdown]
 # ## 1 · A memoising calculator instance
 #

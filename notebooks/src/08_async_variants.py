@@ -31,7 +31,6 @@ lab = Lab("08_async_variants")
 ORDERS = "fiblab.variants.completion_order"
 CHILDREN = "fiblab.variants.workflow_in_step"
 
-
 # %% [markdown]
 # ## 1 · Steps are matched by number
 #
