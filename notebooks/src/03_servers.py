@@ -566,7 +566,6 @@ print(holder.name, "exit code", graceful_exit, "|", graceful_handle.get_status()
 assert graceful_exit == 0
 assert graceful_handle.get_status().status == "SUCCESS"  # PENDING without a completion timeout
 assert graceful_handle.get_result() == (8, 21)
-ServerGroup(mine).stop()
 
 # %% [markdown]
 # ## The original's shutdown: `DBOS.destroy()` with no timeout
@@ -575,11 +574,17 @@ ServerGroup(mine).stop()
 # `DBOS._destroy` in `dbos/_dbos.py`) a timeout of 0 — the default — means: do not wait
 # for running workflows; stop DBOS's threads and close the system database now. Your
 # server with `MY_GRACE_SEC=0` does exactly what the original did. Same experiment as
-# above, except that we release the step only once the handler has printed `stopped`.
+# above, except that we release the step only once the handler has printed `stopped`
+# (and your other server stops first, so this one gets the work).
 # **Watch** the exit code, the status, and what the step's thread found when it finished.
 
 # %%
-old_style = my_server("mine-old-handler", MY_GRACE_SEC="0").start().wait_ready()
+others = [server for server in mine if server.alive]
+for server in others:
+    server.process.send_signal(signal.SIGTERM)  # they stop while the next one starts
+old_style = my_server("mine-old-handler", MY_GRACE_SEC="0").start()
+assert [server.wait(15) for server in others] == [0] * len(others)
+old_style.wait_ready()
 HOLD.touch()
 cut_handle = lab.client.enqueue(MY_TARGET, 8, hold_at=4)
 wait_for(lambda: [step for step, _ in my_runs(cut_handle.workflow_id)][-1:] == [4], 30, "step 4")
@@ -609,24 +614,30 @@ assert cut_recorded == 2  # steps 2 and 3; step 4's result was lost
 assert "System database accessed before DBOS was launched" in old_style.logs()
 
 # %% [markdown]
-# (Released *before* `destroy()` returns, the step could still record its result — a
-# race. A completion timeout, like `MY_GRACE_SEC=10` above or fiblab's `--grace`, turns
-# the race into a wait.)
+# Why release the step only after `stopped`? Read `DBOS._destroy` in `dbos/_dbos.py`:
+# with a timeout of 0 it does not wait for workflows, but it closes the system database
+# only at its very end, after stopping DBOS's threads — so a step that ends before that
+# still records its result. Without a completion timeout the outcome depends on timing; a
+# completion timeout (`MY_GRACE_SEC=10` above, fiblab's `--grace`) turns that race into
+# a wait.
 
 # %% [markdown]
 # ## Summary
 #
 # * A server is an ordinary process running DBOS; a client reaches it only through the
-#   system database, by queue name and workflow name.
+#   system database, by queue name and workflow name — and application name: a
+#   `DBOSClient` enqueues for its own application unless the options name another.
 # * SIGINT and SIGTERM let fiblab's server finish its workflow and exit cleanly;
 #   SIGKILL leaves the workflow `PENDING` with the steps done so far recorded.
-# * A server restarted with the same executor id finishes what its predecessor left; a
-#   server with a new id (the original's random one) never does.
+# * A server restarted with the same executor id recovers what its predecessor left; a
+#   server with a new id (the original's random one) does not. Recovery puts the
+#   workflow back on its queue, so any live server of the application may finish it.
 # * DBOS 3.4 refuses the original's `database_url` and `Queue(…)`, silently ignores its
 #   executor-id global, and has no admin server.
 # * `DBOS.destroy()` waits for running workflows only when given
-#   `workflow_completion_timeout_sec`; without it, a workflow running at SIGTERM stays
-#   `PENDING` and the step in flight loses its work — while the process exits 0.
+#   `workflow_completion_timeout_sec`; without it, a step still running when DBOS has
+#   shut down loses its result and the workflow stays `PENDING` — while the process
+#   exits 0.
 # * You wrote a DBOS server: config, step, workflow, queue, launch, graceful shutdown.
 #
 # **Next:** [04 · Client handles](04_client_handles.ipynb) — a client driving two servers, as in the original
