@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import inspect
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +23,27 @@ def show_source(*objects: Callable[..., Any] | type) -> Any:
     from IPython.display import Code
 
     return Code(source_of(*objects), language="python")
+
+
+def excerpt_of(obj: Callable[..., Any] | type, first: str, last: str) -> str:
+    """Lines of ``obj``'s source from the first one containing ``first`` through the next
+    one containing ``last``, dedented. Raises ``ValueError`` if either is not there, so a
+    notebook that shows an excerpt fails when the source it names changes."""
+    lines = inspect.getsource(inspect.unwrap(obj)).splitlines()
+    start = next((i for i, line in enumerate(lines) if first in line), None)
+    if start is None:
+        raise ValueError(f"{first!r} is not in the source of {obj.__qualname__}")
+    end = next((i for i in range(start, len(lines)) if last in lines[i]), None)
+    if end is None:
+        raise ValueError(f"{last!r} does not follow {first!r} in {obj.__qualname__}")
+    return textwrap.dedent("\n".join(lines[start : end + 1]))
+
+
+def show_excerpt(obj: Callable[..., Any] | type, first: str, last: str) -> Any:
+    """Display :func:`excerpt_of` highlighted: part of a long function, read from fiblab."""
+    from IPython.display import Code
+
+    return Code(excerpt_of(obj, first, last), language="python")
 
 
 def table(rows: Sequence[dict], columns: Sequence[str] | None = None) -> Any:

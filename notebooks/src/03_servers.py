@@ -3,11 +3,13 @@
 #
 # **You will be able to:** run the Fibonacci workflows in a separate DBOS server
 # process, read its pid and log, send it work through a `DBOSClient`, and tell apart —
-# in what DBOS recorded — a graceful shutdown (SIGINT, SIGTERM) from a kill (SIGKILL).
+# in what DBOS recorded — a graceful shutdown (SIGINT, SIGTERM) from a kill (SIGKILL);
+# read the DBOS code a server runs; see the original `server.py`'s two flaws happen; and
+# write a DBOS server of your own.
 #
 # **Prerequisites:** [02 · Queues](02_queues.ipynb).
 #
-# **Time:** about 10 minutes.
+# **Time:** about 25 minutes.
 
 # %% [markdown]
 # ## From the notebook to a server
@@ -59,6 +61,67 @@ assert server.alive
 assert f"pid={server.pid} ppid={os.getpid()}" in server.logs()
 
 # %% [markdown]
+# ## What the server runs
+#
+# The server is a short DBOS program; here are its DBOS parts, read from the fiblab
+# source the server runs. First the **configuration**: one **application name** for
+# every fiblab process (a server serves only its own application's workflows — the
+# exercise runs into this), the **system database** (a SQLite file here, PostgreSQL in
+# production), a **pinned application version** (recovery looks for `PENDING` workflows
+# of the server's own version; DBOS's default version is a hash of the code, which
+# changes whenever the code does — notebook 05 shows the trap), and the server's own
+# **executor id**, from `--executor-id`.
+
+# %%
+from fiblab import app, lifecycle
+from fiblab import server as fiblab_server
+from fiblab.display import show_excerpt, show_source
+
+show_source(app.dbos_config)
+
+# %% [markdown]
+# Then the **launch**, in this order:
+#
+# * `DBOS(config=…)` sets DBOS up in this process;
+# * `DBOS.listen_queues([queue])` — only before launch — makes this process take work
+#   from `my_queue` alone (otherwise it dequeues from every queue in the database, as the
+#   comment in `launch` says);
+# * `DBOS.launch()` connects to the system database (creating its tables if needed),
+#   puts back on their queue the `PENDING` workflows recorded under this executor id and
+#   version (recovery, below), and starts polling;
+# * `DBOS.register_queue(…)` — only after launch: it writes to the system database, as
+#   the docstring of `DBOS.listen_queues` says — stores the queue's settings
+#   (`worker_concurrency`, polling interval) in the database.
+#
+# `prepare_database` is fiblab's own: it writes the queue row before launch, so the queue
+# is polled from the first moment (the comment in the code says why).
+
+# %%
+show_source(app.launch)
+
+# %% [markdown]
+# Finally **signals and shutdown**. The handler for SIGINT and SIGTERM only *notes* the
+# signal (the docstring of `StopRequest` says why a handler should do no more); the main
+# thread, waiting in `stop.wait()`, sees it and calls `shut_down`, which calls
+# `DBOS.destroy(workflow_completion_timeout_sec=grace)`: stop taking new work, wait up to
+# `grace` seconds (`--grace`) for the running workflow, then close DBOS's database
+# connections. Then the process exits with `os._exit` (the comment says why).
+
+# %%
+show_source(lifecycle.StopRequest.install_signal_handlers, lifecycle.StopRequest.on_signal)
+
+# %%
+show_excerpt(fiblab_server.main, "app.launch(", "os._exit(code)")
+
+# %%
+show_source(fiblab_server.shut_down)
+
+# %% [markdown]
+# The checks for each piece come as we use it: the executor id and pinned version on a
+# finished workflow (next), the graceful stop and the recovery (further down), the queue
+# the server listens to (the exercise).
+
+# %% [markdown]
 # ## Send it work
 #
 # `lab.client` is a plain `DBOSClient` on this notebook's database. It never imports
@@ -76,8 +139,11 @@ status = handle.get_status()
 print(result, "| status:", status.status, "| ran on:", status.executor_id)
 
 # %%
+from fiblab import config
+
 assert result[:2] == (25, 75025)
 assert status.status == "SUCCESS" and status.executor_id == "server-1"
+assert status.app_version == config.APP_VERSION  # the pinned version, from the config
 
 # %% [markdown]
 # ## Three ways to stop a server
@@ -131,12 +197,44 @@ assert killed["exit code"] == -signal.SIGKILL
 assert killed["workflow status"] == "PENDING" and 2 <= killed["steps recorded"] < 29
 
 # %% [markdown]
-# ## The killed workflow is not lost
+# ## The killed workflow waits for its own executor id
 #
 # A `PENDING` workflow whose server died is picked up when a server with the **same
-# executor id** starts again: DBOS re-runs the workflow function, hands back the
-# recorded output of every finished step without running it, and carries on. Notebook
-# 05 is all about this; here is a first look.
+# executor id** starts again — and only then. The original experiment's `server.py`
+# missed this: it gave every start a fresh random id,
+#
+# ```python
+# _utils.GlobalParams.executor_id = str(uuid.uuid4())
+# ```
+#
+# (a line of `server.py`; on DBOS 3.4 that global is overwritten anyway — see the box
+# below). Let us do what it meant to do: start a server with a new random id, in place of
+# the killed `server-1`, and give it a small job so we know it is up and polling.
+# **Watch** the killed workflow: nobody touches it.
+
+# %%
+import uuid
+
+fresh = lab.start_server(f"server-{uuid.uuid4().hex[:8]}")
+probe = fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 20))
+killed_status = lab.client.retrieve_workflow(killed["workflow_id"]).get_status()
+print(fresh.name, "ran fib(20):", probe[:2])
+print("the killed workflow:", killed_status.status, "on", killed_status.executor_id)
+
+# %% [markdown]
+# **Check:** the fresh server works (it ran the new job), yet the killed workflow is
+# still `PENDING` under `server-1`, with not one more step recorded.
+
+# %%
+assert probe[:2] == (20, 6765)
+assert killed_status.status == "PENDING" and killed_status.executor_id == "server-1"
+assert len(fc.step_rows(lab.client, [killed["workflow_id"]])) == killed["steps recorded"]
+assert fresh.stop() == 0  # the fresh server has done its part
+
+# %% [markdown]
+# Now restart `server-1` with its **old** id. DBOS finds the workflow, re-runs the
+# workflow function, hands back the recorded output of every finished step without
+# running it, and carries on. Notebook 05 is all about this; here is a first look.
 
 # %%
 restarted = lab.start_server("server-1")
@@ -150,37 +248,397 @@ print("steps that ran twice:", repeated)
 from collections import Counter
 
 assert fc.wait_result(killed_handle) == (30, 832040)
+assert killed_handle.get_status().executor_id == "server-1"
 counts = Counter(e["step"] for e in runs)
 assert sorted(counts) == list(range(2, 31))  # every step ran ...
 assert len(repeated) <= 1  # ... once, except at most the one in flight at the kill
 
 # %% [markdown]
-# ## Exercise
+# ## From DBOS 1.x to 3.4: the original's lines, today
 #
-# Start a second server, `server-2`, next to `server-1`. Enqueue eight
-# `fibonacci_workflow(27)` jobs with `fc.enqueue_many(lab.client, [27] * 8)`, wait for
-# the results, and count how many each executor ran (`fc.workflow_rows(lab.client,
-# [h.workflow_id for h in handles])` has an `executor_id` for each).
+# The original `server.py` was written for DBOS 1.7 and does not start on 3.4. Where its
+# code meets today's API:
+#
+# | the original (1.x) | DBOS 3.4 |
+# | --- | --- |
+# | config key `"database_url"` | `"system_database_url"` (SQLite file or PostgreSQL URL); the old key is refused |
+# | `Queue("my_queue", worker_concurrency=1)` at import | `DBOS.register_queue("my_queue", worker_concurrency=1)` after `DBOS.launch()` (or `DBOSClient.register_queue` from a client); constructing `Queue` raises |
+# | `_utils.GlobalParams.executor_id = …` before `DBOS(…)` | the config key `"executor_id"`; the old global is overwritten by `DBOS(…)`, silently |
+# | an admin server on port 3001 (`/dbos-healthz`, a recovery endpoint: DBOS's "Admin API Reference" page) | none: health is yours to build (notebook 06); recovery happens at launch |
+# | `DBOS.destroy()` in the signal handler | `DBOS.destroy(workflow_completion_timeout_sec=…)`: the default, 0, does not wait (shown after the exercise) |
+#
+# The script below tries the first three rows on DBOS 3.4, in a process of its own (so
+# this kernel stays clean), and reports what happened. **Watch** the executor id.
 
 # %%
-# Your code here
+# %%writefile {lab.scratch}/old_api.py
+"""Try the original server.py's DBOS 1.x lines on the installed DBOS; print what happened."""
+import json
+import sys
+import uuid
+
+from dbos import DBOS, Queue, _utils
+
+url = sys.argv[1]
+seen = {}
+try:
+    Queue("my_queue", worker_concurrency=1)  # 1.x: a queue declared at import
+except Exception as error:
+    seen["Queue(...)"] = f"{type(error).__name__}: {error}"
+try:
+    DBOS(config={"name": "old-style", "database_url": url})  # 1.x config key
+except Exception as error:
+    seen["database_url"] = f"{type(error).__name__}: {error}"
+_utils.GlobalParams.executor_id = str(uuid.uuid4())  # 1.x: a private global
+DBOS(config={"name": "old-style", "system_database_url": url, "log_level": "WARNING"})
+DBOS.launch()
+seen["executor id"] = DBOS.executor_id
+DBOS.destroy()
+print(json.dumps(seen))
+
+# %%
+import json
+
+old_api = subprocess.run(
+    [sys.executable, str(lab.scratch / "old_api.py"), f"sqlite:///{lab.scratch / 'old-api.sqlite'}"],
+    capture_output=True, text=True, timeout=120, check=True,
+)
+seen = json.loads(old_api.stdout.splitlines()[-1])
+for what, happened in seen.items():
+    print(f"{what}: {happened}")
+
+# %% [markdown]
+# **Check:** `Queue(…)` and `database_url` are refused with errors that name the new
+# way; the random executor id was silently replaced by `local`. The installed DBOS has no
+# admin-server module and no config key for one, and `destroy()` waits 0 s by default.
+
+# %%
+import importlib.util
+import inspect
+
+from dbos import DBOS, DBOSConfig
+
+assert "DBOS.register_queue" in seen["Queue(...)"]
+assert "system_database_url" in seen["database_url"]
+assert seen["executor id"] == "local"
+assert importlib.util.find_spec("dbos._admin_server") is None
+assert not [key for key in DBOSConfig.__annotations__ if "admin" in key]
+assert inspect.signature(DBOS.destroy).parameters["workflow_completion_timeout_sec"].default == 0
+
+# %% [markdown]
+# ## Exercise: write your own server — the original `server.py`, on DBOS 3.4
+#
+# Write a module `my_server.py` in this notebook's scratch folder (start your cell with
+# `%%writefile {lab.scratch}/my_server.py`). It is a DBOS server of its own — not fiblab's:
+#
+# * **config** (`DBOSConfig`): application name `my-fib-server` (like the original's
+#   `fibonacci-server`: a program of its own, which shares the database with fiblab's
+#   servers but nothing else), `system_database_url` from the environment variable
+#   `MY_DATABASE_URL`, `executor_id` from the first command-line argument (fixed per
+#   server, not random), `application_version` pinned to `my-server-1`;
+# * a **step** `fib_step(i, previous, current, hold_at=None)` returning
+#   `previous + current`, and a
+#   **workflow** `my_fib_workflow(n, hold_at=None)` that computes fib(n) one step per
+#   index 2..n and returns `(n, fib(n))` (the name differs from fiblab's, so nobody
+#   confuses the two);
+# * **launch**: `DBOS.listen_queues(["my_server_queue"])`, `DBOS.launch()`, then
+#   `DBOS.register_queue("my_server_queue", worker_concurrency=1,
+#   polling_interval_sec=0.1)`, then print a line `my-server ready`;
+# * a **SIGINT/SIGTERM handler** that prints `shutting down`, calls
+#   `DBOS.destroy(workflow_completion_timeout_sec=GRACE)` with `GRACE` read from
+#   `MY_GRACE_SEC` (default 10), prints `stopped` and exits with `sys.exit(0)`.
+#
+# Two things the notebook needs to crash your server at a chosen moment, copy them as
+# they are: each `fib_step` appends a line `workflow_id i pid` to `my-runs.log` in the
+# folder `FIBLAB_SCRATCH_DIR` names (fiblab's process handle sets it), and step `hold_at`
+# waits while a file `hold` exists there; and the server ends when the notebook kernel
+# does. A skeleton:
+#
+# ```python
+# import os, signal, sys, threading, time
+# from pathlib import Path
+# from dbos import DBOS, DBOSConfig
+#
+# SCRATCH = Path(os.environ["FIBLAB_SCRATCH_DIR"])
+# config: DBOSConfig = {...}
+# DBOS(config=config)
+#
+# @DBOS.step()
+# def fib_step(i: int, previous: int, current: int, hold_at: int | None = None) -> int:
+#     with open(SCRATCH / "my-runs.log", "a") as runs:
+#         runs.write(f"{DBOS.workflow_id} {i} {os.getpid()}\n")
+#     while i == hold_at and (SCRATCH / "hold").exists():
+#         time.sleep(0.01)
+#     return previous + current
+#
+# ...  # the workflow, the signal handler
+#
+# def exit_with_parent() -> None:  # the server ends when the notebook kernel does
+#     parent = os.getppid()
+#     while os.getppid() == parent:
+#         time.sleep(0.2)
+#     os._exit(1)  # at once, like a crash: a running workflow waits for recovery
+#
+# if __name__ == "__main__":
+#     ...  # handlers, listen_queues, launch, register_queue, "my-server ready"
+#     threading.Thread(target=exit_with_parent, daemon=True).start()
+#     threading.Event().wait()
+# ```
+
+# %%
+# Your code here: a %%writefile {lab.scratch}/my_server.py cell
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-second = lab.start_server("server-2")
-handles = fc.enqueue_many(lab.client, [27] * 8)
-results = dict(fc.results_as_completed(lab.client, handles))
-ran_on = Counter(row["executor_id"] for row in fc.workflow_rows(lab.client, [h.workflow_id for h in handles]))
-print(ran_on)
-assert sum(ran_on.values()) == 8 and all(r[:2] == (27, 196418) for r in results.values())
+# %%writefile {lab.scratch}/my_server.py
+"""My own DBOS server: the original exp9 server.py, ported to DBOS 3.4."""
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from dbos import DBOS, DBOSConfig
+
+QUEUE = "my_server_queue"
+SCRATCH = Path(os.environ["FIBLAB_SCRATCH_DIR"])
+GRACE = int(os.environ.get("MY_GRACE_SEC", "10"))
+
+config: DBOSConfig = {
+    "name": "my-fib-server",
+    "system_database_url": os.environ["MY_DATABASE_URL"],
+    "executor_id": sys.argv[1],  # fixed per server: a restart recovers its own work
+    "application_version": "my-server-1",  # pinned: recovery follows the version
+}
+DBOS(config=config)
+
+
+@DBOS.step()
+def fib_step(i: int, previous: int, current: int, hold_at: int | None = None) -> int:
+    with open(SCRATCH / "my-runs.log", "a") as runs:
+        runs.write(f"{DBOS.workflow_id} {i} {os.getpid()}\n")
+    while i == hold_at and (SCRATCH / "hold").exists():
+        time.sleep(0.01)
+    return previous + current
+
+
+@DBOS.workflow()
+def my_fib_workflow(n: int, hold_at: int | None = None) -> tuple[int, int]:
+    previous, current = 0, 1
+    for i in range(2, n + 1):
+        previous, current = current, fib_step(i, previous, current, hold_at)
+    return n, current if n > 0 else 0
+
+
+def shut_down(signum: int, _frame: object) -> None:
+    print("shutting down", flush=True)
+    DBOS.destroy(workflow_completion_timeout_sec=GRACE)
+    print("stopped", flush=True)
+    sys.exit(0)
+
+
+def exit_with_parent() -> None:  # the server ends when the notebook kernel does
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)  # at once, like a crash: a running workflow waits for recovery
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, shut_down)
+    signal.signal(signal.SIGTERM, shut_down)
+    DBOS.listen_queues([QUEUE])
+    DBOS.launch()
+    DBOS.register_queue(QUEUE, worker_concurrency=1, polling_interval_sec=0.1)
+    print("my-server ready", flush=True)
+    threading.Thread(target=exit_with_parent, daemon=True).start()
+    threading.Event().wait()
+
+# %% [markdown]
+# ### Run it: two servers, a crash, a recovery
+#
+# fiblab's `ManagedProcess` runs any module as a subprocess we own (log file, pid file,
+# stopped by `lab.close()`); `lab.adopt` tracks it.
+#
+# The client needs one more thing than for fiblab: `lab.client` was created with
+# `application_name="fiblab"`, and a workflow it enqueues belongs to that application
+# unless the options name another — while a DBOS server takes only its own
+# application's work. So `MY_TARGET` names `application_name`. (One workflow enqueued
+# without it, `unowned`, shows what happens otherwise.)
+#
+# We hold step 6 of a workflow and enqueue it **before** your servers start — fiblab's
+# `server-1` is running and polling all the while — then start `mine-1` and `mine-2`, and
+# SIGKILL whichever takes the workflow while it sits in step 6. The other one stays up:
+# we give it a small job, and **watch** whether it touches the killed workflow. Then we
+# restart the killed one with the same executor id.
+
+# %%
+from fiblab.processes import ManagedProcess, ServerGroup
+from fiblab.waiting import wait_for
+
+
+def my_server(executor_id, **env):
+    """A handle on `python -m my_server EXECUTOR_ID`, on this notebook's database."""
+    process = ManagedProcess(
+        executor_id, "my_server", [executor_id], lab.scratch, ready_marker="my-server ready",
+        env={"PYTHONPATH": str(lab.scratch), "MY_DATABASE_URL": lab.database_url, **env},
+    )
+    return lab.adopt(process)
+
+
+def my_runs(workflow_id):
+    """(step, pid) for every fib_step that really ran for `workflow_id`."""
+    path = lab.scratch / "my-runs.log"
+    lines = path.read_text().split("\n") if path.exists() else []
+    return [(int(step), int(pid)) for wf, step, pid in (line.split() for line in lines if line)
+            if wf == workflow_id]
+
+
+MY_TARGET = {"queue_name": "my_server_queue", "workflow_name": "my_fib_workflow",
+             "app_version": "my-server-1", "application_name": "my-fib-server"}
+HOLD = lab.scratch / "hold"
+
+# %%
+HOLD.touch()
+crash_handle = lab.client.enqueue(MY_TARGET, 12, hold_at=6)
+unowned = lab.client.enqueue({k: v for k, v in MY_TARGET.items() if k != "application_name"}, 5)
+mine = ServerGroup([my_server("mine-1"), my_server("mine-2")]).start()
+wait_for(lambda: 6 in [step for step, _ in my_runs(crash_handle.workflow_id)], 30, "step 6")
+runner_id = crash_handle.get_status().executor_id
+runner = next(server for server in mine if server.name == runner_id)
+killed_pid = runner.pid
+print(runner_id, "is in step 6; SIGKILL ->", runner.kill())
+HOLD.unlink()
+survivor = next(server for server in mine if server.name != runner_id)
+small = lab.client.enqueue(MY_TARGET, 3)
+print(survivor.name, "ran", fc.wait_result(small), "| the killed workflow:",
+      crash_handle.get_status().status, "on", crash_handle.get_status().executor_id)
+killed_status = crash_handle.get_status()
+
+runner.restart()
+crash_result = fc.wait_result(crash_handle, timeout=30)  # a server with a new id would never finish it
+print(crash_result, "finished on", crash_handle.get_status().executor_id)
+
+# %% [markdown]
+# **Check:** fiblab's `server-1` never took your workflow (it listens on `my_queue`
+# only, and serves application `fiblab`). While its server was dead, the workflow stayed
+# `PENDING` under the dead executor id, though the other server was up and working. The
+# restart under the same id put it back on its queue — and from there *either* of your
+# servers may run the rest: read `reenqueue_for_recovery` in `dbos/_sys_db.py`, which
+# sets a recovered workflow back to `ENQUEUED` on its own queue, where "any live
+# executor" may dequeue it. Either way: fib(12) = 144; steps 2–5 ran once, in the killed
+# process; step 6 ran again after the restart, and steps 7–12 once, all in one process.
+# The `unowned` workflow, enqueued for application `fiblab` on your queue, is still
+# `ENQUEUED`: nobody serves it.
+
+# %%
+crash_runs = my_runs(crash_handle.workflow_id)
+done_status = crash_handle.get_status()
+finisher = next(server for server in mine if server.name == done_status.executor_id)
+assert runner_id in ("mine-1", "mine-2")  # not fiblab's server-1
+assert fc.wait_result(small) == (3, 2)
+assert killed_status.status == "PENDING" and killed_status.executor_id == runner_id
+assert crash_result == (12, 144) and done_status.status == "SUCCESS"
+assert [step for step, pid in crash_runs if pid == killed_pid] == [2, 3, 4, 5, 6]
+assert [step for step, pid in crash_runs if pid != killed_pid] == list(range(6, 13))
+assert {pid for _, pid in crash_runs} == {killed_pid, finisher.pid}
+assert unowned.get_status().status == "ENQUEUED" and my_runs(unowned.workflow_id) == []
+
+# %% [markdown]
+# And the graceful stop: hold a new workflow in step 4, send SIGTERM to the server that
+# runs it, and release the step only once DBOS logs that it is waiting for it
+# (`Attempting to shut down DBOS. 1 workflows remain active`, an INFO line of
+# `DBOS._destroy`). With a completion timeout, `DBOS.destroy` waits for the workflow to
+# finish before it closes the database.
+
+# %%
+HOLD.touch()
+graceful_handle = lab.client.enqueue(MY_TARGET, 8, hold_at=4)
+wait_for(lambda: [step for step, _ in my_runs(graceful_handle.workflow_id)][-1:] == [4], 30, "step 4")
+holder = next(s for s in mine if s.name == graceful_handle.get_status().executor_id)
+holder.process.send_signal(signal.SIGTERM)
+wait_for(lambda: "workflows remain active" in holder.logs(), 15, "DBOS.destroy to wait for the workflow")
+HOLD.unlink()
+graceful_exit = holder.wait(30)
+print(holder.name, "exit code", graceful_exit, "|", graceful_handle.get_status().status)
+
+# %%
+assert graceful_exit == 0
+assert graceful_handle.get_status().status == "SUCCESS"  # PENDING without a completion timeout
+assert graceful_handle.get_result() == (8, 21)
+
+# %% [markdown]
+# ## The original's shutdown: `DBOS.destroy()` with no timeout
+#
+# The original's handler called `DBOS.destroy()` and `exit(0)`. In DBOS 3.4 (read
+# `DBOS._destroy` in `dbos/_dbos.py`) a timeout of 0 — the default — means: do not wait
+# for running workflows; stop DBOS's threads and close the system database now. Your
+# server with `MY_GRACE_SEC=0` does exactly what the original did. Same experiment as
+# above, except that we release the step only once the handler has printed `stopped`
+# (and your other server stops first, so this one gets the work).
+# **Watch** the exit code, the status, and what the step's thread found when it finished.
+
+# %%
+others = [server for server in mine if server.alive]
+for server in others:
+    server.process.send_signal(signal.SIGTERM)  # they stop while the next one starts
+old_style = my_server("mine-old-handler", MY_GRACE_SEC="0").start()
+assert [server.wait(15) for server in others] == [0] * len(others)
+old_style.wait_ready()
+HOLD.touch()
+cut_handle = lab.client.enqueue(MY_TARGET, 8, hold_at=4)
+wait_for(lambda: [step for step, _ in my_runs(cut_handle.workflow_id)][-1:] == [4], 30, "step 4")
+old_style.process.send_signal(signal.SIGTERM)
+wait_for(lambda: "stopped" in old_style.logs(), 30, "DBOS.destroy() to return")
+still_running = old_style.alive  # sys.exit waits for the step's thread
+HOLD.unlink()
+cut_exit = old_style.wait(30)
+cut_status = cut_handle.get_status()
+cut_recorded = len(lab.client.list_workflow_steps(cut_handle.workflow_id))
+print("alive after destroy():", still_running, "| exit code", cut_exit, "|", cut_status.status,
+      "| steps run:", [step for step, _ in my_runs(cut_handle.workflow_id)], "| recorded:", cut_recorded)
+print([line for line in old_style.logs().splitlines() if "DBOS Error" in line][-1])
+
+# %% [markdown]
+# **Check:** the process exited 0, as if all went well. It was still alive after
+# `destroy()` returned: `sys.exit` waits for the thread that runs the step. When the step
+# ended, its result had nowhere to go ("System database accessed before DBOS was
+# launched"): the workflow is still `PENDING` and step 4 is not recorded, so its work is
+# lost and it runs again at recovery. The only trace is an error in the server's log.
+
+# %%
+assert still_running and cut_exit == 0
+assert cut_status.status == "PENDING"
+assert [step for step, _ in my_runs(cut_handle.workflow_id)] == [2, 3, 4]
+assert cut_recorded == 2  # steps 2 and 3; step 4's result was lost
+assert "System database accessed before DBOS was launched" in old_style.logs()
+
+# %% [markdown]
+# Why release the step only after `stopped`? Read `DBOS._destroy` in `dbos/_dbos.py`:
+# with a timeout of 0 it does not wait for workflows, but it closes the system database
+# only at its very end, after stopping DBOS's threads — so a step that ends before that
+# still records its result. Without a completion timeout the outcome depends on timing; a
+# completion timeout (`MY_GRACE_SEC=10` above, fiblab's `--grace`) turns that race into
+# a wait.
 
 # %% [markdown]
 # ## Summary
 #
 # * A server is an ordinary process running DBOS; a client reaches it only through the
-#   system database, by queue name and workflow name.
+#   system database, by queue name and workflow name — and application name: a
+#   `DBOSClient` enqueues for its own application unless the options name another.
 # * SIGINT and SIGTERM let fiblab's server finish its workflow and exit cleanly;
 #   SIGKILL leaves the workflow `PENDING` with the steps done so far recorded.
-# * A server restarted with the same executor id finishes what its predecessor left.
+# * A server restarted with the same executor id recovers what its predecessor left; a
+#   server with a new id (the original's random one) does not. Recovery puts the
+#   workflow back on its queue, so any live server of the application may finish it.
+# * DBOS 3.4 refuses the original's `database_url` and `Queue(…)`, silently ignores its
+#   executor-id global, and has no admin server.
+# * `DBOS.destroy()` waits for running workflows only when given
+#   `workflow_completion_timeout_sec`; without it, a step still running when DBOS has
+#   shut down loses its result and the workflow stays `PENDING` — while the process
+#   exits 0.
+# * You wrote a DBOS server: config, step, workflow, queue, launch, graceful shutdown.
 #
 # **Next:** [04 · Client handles](04_client_handles.ipynb) — a client driving two servers, as in the original
 # experiment's screenshot.
