@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: lab test test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
+.PHONY: lab test test-fast test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
 
 $(BIN)/.fiblab-installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
@@ -32,6 +32,10 @@ test: $(BIN)/.fiblab-installed
 	$(BIN)/python -m pytest --deselect notebooks/
 	@echo "=== pass 2/2: PostgreSQL ==="
 	$(BIN)/python -m fiblab.localpg run --install -- $(BIN)/python -m pytest -m integration
+
+# The unit tier only (no process, no database): seconds, for every edit.
+test-fast: $(BIN)/.fiblab-installed
+	$(BIN)/python -m pytest -m unit tests
 
 test-sqlite: $(BIN)/.fiblab-installed
 	$(BIN)/python -m pytest

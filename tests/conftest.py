@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +21,14 @@ REPO = Path(__file__).resolve().parent.parent
 # environment) keeps its scratch folder here, away from a learner's notebooks/scratch.
 SCRATCH_ROOT = REPO / "tests" / "scratch"
 os.environ[config.SCRATCH_ROOT_ENV] = str(SCRATCH_ROOT)
+# Executed notebooks the notebook tier leaves for the handouts test (git-ignored).
+EXECUTED = REPO / "tests" / "artifacts" / "executed"
+SESSION_STARTED = time.time()
 _counter = itertools.count()
+
+# The tiers, in the order a session runs them (the cheap ones fail first; the notebook
+# tier leaves the executed copies that the e2e handouts test builds from).
+TIERS = ("unit", "integration", "notebook", "e2e")
 
 
 @pytest.fixture
@@ -67,11 +75,56 @@ def strays(wait: float = 0.0) -> list:
         time.sleep(0.1)
 
 
+def tiers(item: pytest.Item) -> set[str]:
+    return {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+
+
+def without_one_tier(items: list[pytest.Item]) -> list[str]:
+    """One line per test with no tier marker or with more than one."""
+    return [
+        f"  {item.nodeid}: {sorted(tiers(item)) or 'no tier'}"
+        for item in items
+        if len(tiers(item)) != 1
+    ]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Notebooks are integration tests: they run again in the PostgreSQL pass."""
+    """Every test has exactly one tier; run them tier by tier (see ``TIERS``)."""
     for item in items:
-        if item.path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.integration)
+        if item.path.suffix == ".ipynb":  # nbmake's items (``pytest notebooks/``)
+            item.add_marker(pytest.mark.notebook)
+    wrong = without_one_tier(items)
+    if wrong:
+        raise pytest.UsageError(
+            f"every test needs exactly one tier marker of {', '.join(TIERS)} "
+            "(a module-level pytestmark); these have not:\n" + "\n".join(wrong)
+        )
+    items.sort(key=lambda item: TIERS.index(tiers(item).pop()))
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_nothing(request: pytest.FixtureRequest, monkeypatch) -> None:
+    """A ``unit`` test that starts a process or opens a database fails, saying why."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError(
+            f"{request.node.nodeid} is marked unit: it may start no process and open no "
+            "database (mark its module integration instead)"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, refuse)
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    try:
+        import psycopg
+    except ImportError:
+        return
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    monkeypatch.setattr(psycopg.Connection, "connect", refuse)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -6,6 +6,10 @@ import re
 from importlib.metadata import requires
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 try:
     import tomllib
 except ImportError:  # Python 3.10: read the installed package's metadata instead

@@ -63,7 +63,7 @@ STEMS = [
 PAGES = [(edition, stem) for stem in STEMS for edition in ("instructor", "student")]
 
 # Building executes every notebook once more; installing Chromium downloads a large package.
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 
 def say(pytest_config: pytest.Config, text: str) -> None:

@@ -31,6 +31,8 @@ from fiblab.waiting import wait_for
 
 from .conftest import REPO, run_python
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def world():

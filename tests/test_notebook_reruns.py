@@ -16,6 +16,8 @@ from nbclient import NotebookClient
 
 from .conftest import REPO, strays
 
+pytestmark = pytest.mark.notebook
+
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
