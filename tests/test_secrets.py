@@ -1,4 +1,7 @@
-"""No password from FIBLAB_DATABASE_URL appears in a log line, message or repr of fiblab's."""
+"""No password from FIBLAB_DATABASE_URL appears in a log line, message or repr of fiblab's.
+
+Notebook outputs are checked where the notebooks run: tests/test_notebook_reruns.py.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,6 @@ import pytest
 from fiblab import config
 from fiblab.lab import Lab
 from fiblab.processes import ProcessFailed, Server
-
-from .conftest import REPO
 
 pytestmark = pytest.mark.integration
 PASSWORD = "Known-Secret-42"
@@ -59,24 +60,3 @@ def test_real_postgres_password_stays_out_of_server_logs(lab) -> None:
     assert password not in repr(lab)
     server.stop()
     assert password not in server.logs()
-    assert REPO.exists()
-
-
-@pytest.mark.skipif(
-    not config.is_postgres(os.environ.get(config.DATABASE_URL_ENV, "sqlite:///")),
-    reason="needs the PostgreSQL pass (FIBLAB_DATABASE_URL=postgresql://…)",
-)
-def test_no_notebook_output_shows_the_password() -> None:
-    """03 prints server logs and the lab itself; 09 prints its PostgreSQL part."""
-    from urllib.parse import urlsplit
-
-    import nbformat
-    from nbclient import NotebookClient
-
-    password = urlsplit(os.environ[config.DATABASE_URL_ENV]).password
-    assert password
-    for name in ("03_servers", "09_scaling_out"):
-        nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
-        resources = {"metadata": {"path": str(REPO / "notebooks")}}
-        NotebookClient(nb, timeout=600, resources=resources).execute()
-        assert password not in nbformat.writes(nb), f"{name} shows the password"
