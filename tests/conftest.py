@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
 import sqlite3
@@ -45,6 +46,18 @@ def run_python(code: str, timeout: float = 60, **kwargs) -> subprocess.Completed
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, **kwargs
     )
+
+
+def assert_help_documents_every_option(module: str, parser: argparse.ArgumentParser) -> str:
+    """``python -m module --help`` names every option ``parser`` defines; returns the text."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    options = [o for action in parser._actions for o in action.option_strings if o[:2] == "--"]
+    assert len(options) > 1, "the parser defines no option besides --help"
+    missing = [option for option in options if option not in out]
+    assert missing == [], f"{module} --help does not mention {missing}"
+    return out
 
 
 def started_by_the_tests() -> list[psutil.Process]:

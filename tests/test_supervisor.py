@@ -18,16 +18,26 @@ from fiblab import client as fc
 from fiblab.health import HealthProcess, port_in_log, probe
 from fiblab.processes import ManagedProcess, fiblab_processes
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
-from fiblab.supervisor import READY_PREFIX, Supervisor, SupervisorGaveUp, is_crash
+from fiblab.supervisor import (
+    READY_PREFIX,
+    Supervisor,
+    SupervisorGaveUp,
+    build_parser,
+    is_crash,
+)
 from fiblab.waiting import wait_for
 
-from .conftest import REPO
+from .conftest import REPO, assert_help_documents_every_option
 
 pytestmark = pytest.mark.integration
 
 
 def steps_workflow(lab, n: int, **options):
     return lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), n, **options)
+
+
+def test_help_documents_every_option() -> None:
+    assert_help_documents_every_option("fiblab.supervisor", build_parser())
 
 
 def reaped(pid: int) -> bool:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import signal
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -26,6 +24,8 @@ from fiblab.variants import (
     stored_inputs,
 )
 from fiblab.waiting import wait_for
+
+from .conftest import assert_help_documents_every_option
 
 pytestmark = pytest.mark.integration
 
@@ -59,14 +59,8 @@ def steps_by_process(lab, workflow_id: str) -> list[list[int]]:
 
 @pytest.mark.parametrize("module", VARIANT_MODULES)
 def test_help_documents_every_option(module: str) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    out = assert_help_documents_every_option(module, build_parser())
     assert out.startswith(f"usage: python -m {module}")
-    options = [o for a in build_parser()._actions for o in a.option_strings if o.startswith("--")]
-    assert "--executor-id" in options
-    for option in options:
-        assert option in out, f"{option} missing from {module} --help"
     description = importlib.import_module(module).DESCRIPTION
     assert " ".join(description.split()[:6]) in " ".join(out.split())
 
