@@ -241,7 +241,8 @@ def test_a_workflow_inside_a_step_is_a_bare_assertion_error_and_a_child_is_fine(
     assert [(r["name"], type(r["error"])) for r in rows] == [
         ("step_starting_a_workflow", AssertionError)
     ]
-    assert "assert cur_ctx.is_workflow()" in server.logs()
+    # The error is recorded before the server's log line is written: wait for the line.
+    wait_for(lambda: "assert cur_ctx.is_workflow()" in server.logs(), 10, "the traceback logged")
     assert [w.name for w in lab.client.list_workflows()] == ["workflow_in_step_workflow"]
 
     child = lab.client.enqueue(fc.enqueue_options("child_in_workflow_workflow"), 21, 0.0, 21)
