@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: lab test test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
+.PHONY: lab test test-fast test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
 .PHONY: install-browser test-latest
 
 $(BIN)/.fiblab-installed: pyproject.toml
@@ -21,10 +21,10 @@ ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(BIN)/.fiblab-installed
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/00_index.ipynb
 
-# SQLite pass (everything; the notebooks through tests/test_notebook_reruns.py, which runs
-# each twice in one kernel), then the integration tests and every notebook through nbmake
-# on a throwaway local PostgreSQL (installed with apt-get when we are root; skipped loudly
-# if impossible).
+# SQLite pass (every tier; the notebooks through tests/test_notebook_reruns.py, which runs
+# each twice in one kernel and keeps the first run for the handouts test), then the
+# integration and notebook tiers (each notebook once) on a throwaway local PostgreSQL
+# (installed with apt-get when we are root; skipped loudly if impossible).
 test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff check fiblab tests tools benchmarks
 	$(BIN)/ruff format --check fiblab tests tools benchmarks
@@ -32,7 +32,12 @@ test: $(BIN)/.fiblab-installed
 	@echo "=== pass 1/2: SQLite (notebooks run twice per kernel by tests/test_notebook_reruns.py) ==="
 	$(BIN)/python -m pytest --deselect notebooks/
 	@echo "=== pass 2/2: PostgreSQL ==="
-	$(BIN)/python -m fiblab.localpg run --install -- $(BIN)/python -m pytest -m integration
+	$(BIN)/python -m fiblab.localpg run --install -- \
+		$(BIN)/python -m pytest -m "integration or notebook" --deselect notebooks/
+
+# The unit tier only (no process, no database): seconds, for every edit.
+test-fast: $(BIN)/.fiblab-installed
+	$(BIN)/python -m pytest -m unit tests
 
 test-sqlite: $(BIN)/.fiblab-installed
 	$(BIN)/python -m pytest

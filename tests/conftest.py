@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +22,14 @@ REPO = Path(__file__).resolve().parent.parent
 # environment) keeps its scratch folder here, away from a learner's notebooks/scratch.
 SCRATCH_ROOT = REPO / "tests" / "scratch"
 os.environ[config.SCRATCH_ROOT_ENV] = str(SCRATCH_ROOT)
+# Executed notebooks the notebook tier leaves for the handouts test (git-ignored).
+EXECUTED = REPO / "tests" / "artifacts" / "executed"
+SESSION_STARTED = time.time()
 _counter = itertools.count()
+
+# The tiers, in the order a session runs them (the cheap ones fail first; the notebook
+# tier leaves the executed copies that the e2e handouts test builds from).
+TIERS = ("unit", "integration", "notebook", "e2e")
 
 
 @pytest.fixture
@@ -37,6 +46,18 @@ def run_python(code: str, timeout: float = 60, **kwargs) -> subprocess.Completed
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, **kwargs
     )
+
+
+def assert_help_documents_every_option(module: str, parser: argparse.ArgumentParser) -> str:
+    """``python -m module --help`` names every option ``parser`` defines; returns the text."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    options = [o for action in parser._actions for o in action.option_strings if o[:2] == "--"]
+    assert len(options) > 1, "the parser defines no option besides --help"
+    missing = [option for option in options if option not in out]
+    assert missing == [], f"{module} --help does not mention {missing}"
+    return out
 
 
 def started_by_the_tests() -> list[psutil.Process]:
@@ -67,11 +88,56 @@ def strays(wait: float = 0.0) -> list:
         time.sleep(0.1)
 
 
+def tiers(item: pytest.Item) -> set[str]:
+    return {mark.name for mark in item.iter_markers() if mark.name in TIERS}
+
+
+def without_one_tier(items: list[pytest.Item]) -> list[str]:
+    """One line per test with no tier marker or with more than one."""
+    return [
+        f"  {item.nodeid}: {sorted(tiers(item)) or 'no tier'}"
+        for item in items
+        if len(tiers(item)) != 1
+    ]
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Notebooks are integration tests: they run again in the PostgreSQL pass."""
+    """Every test has exactly one tier; run them tier by tier (see ``TIERS``)."""
     for item in items:
-        if item.path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.integration)
+        if item.path.suffix == ".ipynb":  # nbmake's items (``pytest notebooks/``)
+            item.add_marker(pytest.mark.notebook)
+    wrong = without_one_tier(items)
+    if wrong:
+        raise pytest.UsageError(
+            f"every test needs exactly one tier marker of {', '.join(TIERS)} "
+            "(a module-level pytestmark); these have not:\n" + "\n".join(wrong)
+        )
+    items.sort(key=lambda item: TIERS.index(tiers(item).pop()))
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_nothing(request: pytest.FixtureRequest, monkeypatch) -> None:
+    """A ``unit`` test that starts a process or opens a database fails, saying why."""
+    if request.node.get_closest_marker("unit") is None:
+        return
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError(
+            f"{request.node.nodeid} is marked unit: it may start no process and open no "
+            "database (mark its module integration instead)"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refuse)
+    for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp"):
+        if hasattr(os, name):
+            monkeypatch.setattr(os, name, refuse)
+    monkeypatch.setattr(sqlite3, "connect", refuse)
+    try:
+        import psycopg
+    except ImportError:
+        return
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    monkeypatch.setattr(psycopg.Connection, "connect", refuse)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -12,6 +12,8 @@ import pytest
 
 from .conftest import REPO
 
+pytestmark = pytest.mark.unit  # no process, no database
+
 SPEC = importlib.util.spec_from_file_location("build_notebooks", REPO / "tools/build_notebooks.py")
 build = sys.modules["build_notebooks"] = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(build)

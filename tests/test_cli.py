@@ -8,6 +8,8 @@ import pytest
 
 from fiblab import cli, health, server, supervisor
 
+pytestmark = pytest.mark.unit  # no process, no database
+
 
 @pytest.mark.parametrize(
     "argv",

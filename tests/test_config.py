@@ -6,6 +6,8 @@ import pytest
 
 from fiblab import config
 
+pytestmark = pytest.mark.unit
+
 
 def test_sqlite_default_lives_in_the_scratch_folder(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv(config.DATABASE_URL_ENV, raising=False)

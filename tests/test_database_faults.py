@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -15,6 +16,8 @@ from fiblab.lab import Lab
 from fiblab.localpg import LocalPostgres, find_bin_dir
 
 from .conftest import REPO
+
+pytestmark = pytest.mark.integration
 
 
 def test_a_locked_sqlite_database_makes_work_wait_not_fail(lab, monkeypatch) -> None:
@@ -37,6 +40,10 @@ def test_a_locked_sqlite_database_makes_work_wait_not_fail(lab, monkeypatch) -> 
 
 @pytest.fixture
 def outage_lab(monkeypatch):
+    """A cluster of its own to halt and resume: run once, in the PostgreSQL pass, where
+    the binaries are sure to be installed (the SQLite pass comes first on a fresh machine)."""
+    if not config.is_postgres(os.environ.get(config.DATABASE_URL_ENV, "sqlite:///")):
+        pytest.skip("runs in the PostgreSQL pass (FIBLAB_DATABASE_URL=postgresql://…)")
     if find_bin_dir() is None:
         pytest.skip("PostgreSQL binaries not installed (make test installs them when root)")
     cluster = LocalPostgres(REPO / "tests" / "scratch" / "outage-postgres")

@@ -7,6 +7,8 @@ import pytest
 from fiblab import server
 from fiblab.display import excerpt_of
 
+pytestmark = pytest.mark.unit  # no process, no database
+
 
 def sample(x: int) -> int:
     if x > 1:

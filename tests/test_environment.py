@@ -6,6 +6,10 @@ import re
 from importlib.metadata import requires
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 try:
     import tomllib
 except ImportError:  # Python 3.10: read the installed package's metadata instead
@@ -40,7 +44,9 @@ def environment_pins() -> dict[str, str]:
 
 
 def test_every_pyproject_pin_is_exact() -> None:
-    assert all(re.fullmatch(r"[0-9][0-9.]*", v) for v in pyproject_pins().values())
+    pins = pyproject_pins()
+    assert "dbos" in pins, pins
+    assert all(re.fullmatch(r"[0-9][0-9.]*", v) for v in pins.values()), pins
 
 
 def test_environment_yml_matches_pyproject() -> None:

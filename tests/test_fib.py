@@ -12,6 +12,8 @@ from fiblab.fib import (
     validate_n,
 )
 
+pytestmark = pytest.mark.unit
+
 KNOWN = [(0, 0), (1, 1), (2, 1), (3, 2), (10, 55), (20, 6765), (30, 832040)]
 
 

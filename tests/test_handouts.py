@@ -14,11 +14,14 @@ It is driven through the Chrome DevTools
 protocol (tornado's websocket client, already a Jupyter dependency): no new package,
 nothing downloaded at run time, no network needed.
 
-By default every notebook in notebooks/ is built (one more execution of each, about
-as long as one nbmake pass of the notebooks on SQLite: 2-3 minutes for 01-09 on two
-busy cores; the browser checks add ~0.3 s a page): the handouts are a deliverable, and
-a rendering problem is specific to a notebook's outputs. ``FIBLAB_HANDOUTS_ONLY=01,03``
-builds and checks a subset instead (what a developer uses while writing a notebook).
+By default every notebook in notebooks/ is built: the handouts are a deliverable, and a
+rendering problem is specific to a notebook's outputs. The build takes the notebooks the
+notebook tier executed earlier in this session (``tests/artifacts/executed/``, see
+tests/test_notebook_reruns.py; the tiers run in that order) and executes only those it
+finds no copy of: run alone, this test executes every notebook once (2-3 minutes for
+01-09 on two busy cores; the browser checks add ~0.3 s a page).
+``FIBLAB_HANDOUTS_ONLY=01,03`` builds and checks a subset instead (what a developer uses
+while writing a notebook).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ import pytest
 from fiblab import config
 from fiblab.waiting import wait_for
 
-from .conftest import REPO, SCRATCH_ROOT
+from .conftest import EXECUTED, REPO, SCRATCH_ROOT, SESSION_STARTED
 from .websocket_client import WebSocket
 
 NOTEBOOKS = REPO / "notebooks"
@@ -63,8 +66,7 @@ STEMS = [
 ]
 PAGES = [(edition, stem) for stem in STEMS for edition in ("instructor", "student")]
 
-# Building executes every notebook once more.
-pytestmark = pytest.mark.timeout(1800)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 
 def say(pytest_config: pytest.Config, text: str) -> None:
@@ -105,8 +107,13 @@ def solution_lines(nb: nbformat.NotebookNode) -> list[str]:
 
 @pytest.fixture(scope="module")
 def built(request: pytest.FixtureRequest) -> SimpleNamespace:
-    """Run the handout command once for this module (the embedded SQLite default)."""
+    """Run the handout command once for this module (the embedded SQLite default), on the
+    notebooks this session already executed."""
+    for stale in EXECUTED.glob("*.ipynb"):  # only what this session executed counts
+        if stale.stat().st_mtime < SESSION_STARTED:
+            stale.unlink()
     command = [sys.executable, str(REPO / "tools" / "handouts.py"), "--out", str(OUT)]
+    command += ["--executed", str(EXECUTED)]
     if ONLY:
         command += ["--only", ONLY]
     # Scratch folders of their own, apart from the nbmake runs of the same notebooks.
@@ -114,7 +121,13 @@ def built(request: pytest.FixtureRequest) -> SimpleNamespace:
     result = subprocess.run(
         command, capture_output=True, text=True, cwd=REPO, timeout=1500, env=env
     )
-    summary = [line for line in result.stdout.splitlines() if not line.endswith("executing …")]
+    summary = [
+        line
+        for line in result.stdout.splitlines()
+        if not line.endswith("executing …") and "reusing the executed copy" not in line
+    ]
+    reused = result.stdout.count(f"reusing the executed copy in {EXECUTED}")
+    summary.insert(0, f"{reused} of {len(STEMS)} notebooks reused from {EXECUTED}")
     say(request.config, "\n[handouts] " + "\n[handouts] ".join(summary))
     assert result.returncode == 0, result.stdout + result.stderr
     return SimpleNamespace(out=OUT, stdout=result.stdout)

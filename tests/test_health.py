@@ -14,14 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
-from fiblab.health import READY_PREFIX, HealthServer, WorkerWatch, probe
+from fiblab.health import READY_PREFIX, HealthServer, WorkerWatch, build_parser, probe
 from fiblab.lab import Lab
 from fiblab.processes import HealthProcess, fiblab_processes, worker_health_port
 from fiblab.protocol import HOST, port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
 from fiblab.waiting import wait_for
 
-from .conftest import REPO, run_python
+from .conftest import REPO, assert_help_documents_every_option, run_python
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
@@ -349,14 +351,7 @@ def test_ready_means_a_ready_line_naming_this_pid(sleeper, tmp_path) -> None:
 
 
 def test_help_documents_every_option() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "fiblab.health", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for option in ["--worker-pid", "--worker-pid-file", "--worker-log", "--port", "--client-"]:
-        assert option in out
+    assert_help_documents_every_option("fiblab.health", build_parser())
 
 
 def test_a_port_in_use_is_a_clear_error() -> None:

@@ -59,7 +59,7 @@ print(f"server pid {probe.pid}", flush=True)
 wait_for(lambda: False, 600, "the interrupt button")  # a long cell, waiting
 """
 
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 class JupyterServer:

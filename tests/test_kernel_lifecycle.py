@@ -66,7 +66,9 @@ def start_servers(client, name: str) -> list[int]:
     code = START_SERVERS.format(root=str(REPO / "tests"), name=name)
     out, error = run_cell(client, code)
     assert error is None, out
-    return [int(pid) for pid in out.split()]
+    pids = [int(pid) for pid in out.split()]
+    assert len(set(pids)) == 2, f"expected two server pids, got {out!r}"
+    return pids
 
 
 def _printed(client, marker: str) -> bool:
@@ -120,6 +122,10 @@ def test_sigkilled_kernel_servers_exit_within_seconds(kernel) -> None:
 
 FAILING_TEST = textwrap.dedent(
     """
+    import pytest
+
+    pytestmark = pytest.mark.integration
+
     def test_fails_halfway(lab):
         lab.start_servers(["h1", "h2"])
         assert False, "failing on purpose with servers running"

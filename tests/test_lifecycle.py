@@ -6,7 +6,11 @@ import signal
 import threading
 import time
 
+import pytest
+
 from fiblab.lifecycle import SIGNAL_CHECK_SEC, DatabaseFile, StopRequest
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_first_reason_wins_and_later_ones_are_logged() -> None:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 
 from fiblab import plots  # noqa: E402
+
+pytestmark = pytest.mark.unit
 
 
 def test_timeline_draws_one_bar_per_row_in_one_lane_per_executor() -> None:

@@ -12,32 +12,16 @@ import pytest
 
 from fiblab import client as fc
 from fiblab.processes import ServerProcess, pid_gone
-from fiblab.server import READY_PREFIX
+from fiblab.server import READY_PREFIX, build_parser
 from fiblab.waiting import wait_for
 
-from .conftest import REPO, run_python
+from .conftest import REPO, assert_help_documents_every_option, run_python
 
 pytestmark = pytest.mark.integration
 
 
 def test_help_documents_every_option() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "fiblab.server", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for option in [
-        "--database-url",
-        "--executor-id",
-        "--queue",
-        "--worker-concurrency",
-        "--polling-interval",
-        "--grace",
-        "--scratch-dir",
-        "--no-parent-watch",
-    ]:
-        assert option in out
+    assert_help_documents_every_option("fiblab.server", build_parser())
 
 
 def test_missing_database_is_a_clear_error(tmp_path) -> None:

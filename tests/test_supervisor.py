@@ -19,12 +19,22 @@ from fiblab.health import probe
 from fiblab.processes import HealthProcess, ManagedProcess, fiblab_processes, pid_gone
 from fiblab.protocol import port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
-from fiblab.supervisor import READY_PREFIX, Supervisor, SupervisorGaveUp, is_crash
+from fiblab.supervisor import (
+    READY_PREFIX,
+    Supervisor,
+    SupervisorGaveUp,
+    build_parser,
+    is_crash,
+)
 from fiblab.waiting import wait_for
 
-from .conftest import REPO
+from .conftest import REPO, assert_help_documents_every_option
 
 pytestmark = pytest.mark.integration
+
+
+def test_help_documents_every_option() -> None:
+    assert_help_documents_every_option("fiblab.supervisor", build_parser())
 
 
 def test_what_counts_as_a_crash() -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import signal
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -26,6 +24,8 @@ from fiblab.variants import (
     runs_started,
 )
 from fiblab.waiting import wait_for
+
+from .conftest import assert_help_documents_every_option
 
 pytestmark = pytest.mark.integration
 
@@ -48,14 +48,8 @@ def crash_and_restart(lab, server, **options):
 
 @pytest.mark.parametrize("module", VARIANT_MODULES)
 def test_help_documents_every_option(module: str) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True
-    ).stdout
+    out = assert_help_documents_every_option(module, build_parser())
     assert out.startswith(f"usage: python -m {module}")
-    options = [o for a in build_parser()._actions for o in a.option_strings if o.startswith("--")]
-    assert "--executor-id" in options
-    for option in options:
-        assert option in out, f"{option} missing from {module} --help"
     description = importlib.import_module(module).DESCRIPTION
     assert " ".join(description.split()[:6]) in " ".join(out.split())
 
@@ -236,7 +230,8 @@ def test_a_workflow_inside_a_step_is_a_bare_assertion_error_and_a_child_is_fine(
     assert [(r["name"], type(r["error"])) for r in rows] == [
         ("step_starting_a_workflow", AssertionError)
     ]
-    assert "assert cur_ctx.is_workflow()" in server.logs()
+    # The error is recorded before the server's log line is written: wait for the line.
+    wait_for(lambda: "assert cur_ctx.is_workflow()" in server.logs(), 10, "the traceback logged")
     assert [w.name for w in lab.client.list_workflows()] == ["workflow_in_step_workflow"]
 
     child = lab.client.enqueue(fc.enqueue_options("child_in_workflow_workflow"), 21, 0.0, 21)

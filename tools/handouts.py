@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tools/handouts.py [--out handouts/] [--only 01,02] [--timeout 300]
+    python tools/handouts.py [--out handouts/] [--only 01,02] [--timeout 300] [--executed DIR]
 
 What it writes (``--out``, default ``handouts/``)::
 
@@ -26,6 +26,9 @@ fails still gets its (partial) handout, and the command exits with status 1.
 Which cells are solutions comes from the ``solution`` cell tag (``tags=["solution"]`` in
 the cell's header in notebooks/src), never from the text.
 ``--only`` builds a subset (numbers or names); links to notebooks outside it dangle.
+``--executed DIR`` takes a notebook already executed on the SQLite default from
+``DIR/NN_name.ipynb`` instead of running it again (the tests keep such copies in
+``tests/artifacts/executed/``); a notebook without a matching copy there is executed.
 """
 
 from __future__ import annotations
@@ -171,17 +174,47 @@ def execute(handout: Handout, timeout: int) -> nbformat.NotebookNode:
         text = ANSI_ESCAPE.sub("", str(error)).strip()
         last_line = (text.splitlines() or [""])[-1]
         handout.error = f"{type(error).__name__}: {last_line}"
-        for cell in nb.cells:  # name the cell, as a person would look for it
-            if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
-                failed = [o for o in cell.outputs if o.output_type == "error"]
-                if failed:
-                    handout.error = f"cell {cell.id}: {failed[0].ename}: {failed[0].evalue}"
-                    break
-        handout.error = handout.error[:300]
+        handout.error = (failed_cell(nb) or handout.error)[:300]
     handout.seconds = time.perf_counter() - started
-    # As JupyterLab shows them: consecutive prints merged, a "\r" progress line overwritten.
+    return coalesced(nb)
+
+
+def failed_cell(nb: nbformat.NotebookNode) -> str | None:
+    """The first error output of a cell not tagged to fail, named as a person would look for it."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
+            failed = [o for o in cell.outputs if o.output_type == "error"]
+            if failed:
+                return f"cell {cell.id}: {failed[0].ename}: {failed[0].evalue}"
+    return None
+
+
+def coalesced(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """As JupyterLab shows outputs: consecutive prints merged, a "\\r" progress line overwritten."""
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     return nb
+
+
+def reuse(handout: Handout, folder: Path) -> nbformat.NotebookNode | None:
+    """``folder``'s executed copy of the notebook, if it has the notebook's cells and ran on
+    the SQLite default (as ``execute`` would); otherwise None, saying why."""
+    path = folder / f"{handout.stem}.ipynb"
+    if not path.is_file():
+        print(f"{handout.stem}: no executed copy in {folder}")
+        return None
+    nb = nbformat.read(path, as_version=4)
+    run = nb.metadata.pop("fiblab", {})
+    cells = [(c.get("id"), c.source) for c in nb.cells]
+    if cells != [(c.get("id"), c.source) for c in handout.source.cells]:
+        print(f"{handout.stem}: {path} has other cells than the notebook")
+        return None
+    if run.get("database") != "sqlite default" or "executed_seconds" not in run:
+        print(f"{handout.stem}: {path} does not say it ran on the SQLite default")
+        return None
+    handout.seconds = float(run["executed_seconds"])
+    error = failed_cell(nb)
+    handout.error = error[:300] if error else None
+    return coalesced(nb)
 
 
 def student_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -351,8 +384,12 @@ def size(nbytes: int) -> str:
     return f"{nbytes / 1024:.0f} KB" if nbytes < 1024 * 1024 else f"{nbytes / 1024**2:.1f} MB"
 
 
-def build(out: Path, only: str | None = None, timeout: int = 300) -> list[Handout]:
-    """Build every selected handout into ``out``; returns them (``error`` set on failure)."""
+def build(
+    out: Path, only: str | None = None, timeout: int = 300, executed: Path | None = None
+) -> list[Handout]:
+    """Build every selected handout into ``out``; returns them (``error`` set on failure).
+
+    A notebook with a usable copy in ``executed`` (see ``reuse``) is not run again."""
     started = time.perf_counter()
     handouts = [load(path) for path in select(only)]
     if not handouts:
@@ -364,10 +401,14 @@ def build(out: Path, only: str | None = None, timeout: int = 300) -> list[Handou
         folder.mkdir(parents=True)
     html_exporter = exporter()
     for handout in handouts:
-        print(f"{handout.stem}: executing …", flush=True)
-        executed = execute(handout, timeout)
-        write(instructor / f"{handout.stem}.ipynb", nbformat.writes(executed) + "\n", handout)
-        page = to_html(html_exporter, executed, "instructor", handout)
+        ran = reuse(handout, executed) if executed is not None else None
+        if ran is not None:
+            print(f"{handout.stem}: reusing the executed copy in {executed}", flush=True)
+        else:
+            print(f"{handout.stem}: executing …", flush=True)
+            ran = execute(handout, timeout)
+        write(instructor / f"{handout.stem}.ipynb", nbformat.writes(ran) + "\n", handout)
+        page = to_html(html_exporter, ran, "instructor", handout)
         write(instructor / f"{handout.stem}.html", page, handout)
         handed_out = student_edition(handout.source)
         write(student / f"{handout.stem}.ipynb", nbformat.writes(handed_out) + "\n", handout)
@@ -413,8 +454,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO / "handouts", help="output folder")
     parser.add_argument("--only", help="comma-separated notebook numbers or names (e.g. 01,02)")
     parser.add_argument("--timeout", type=int, default=300, help="seconds per cell (300)")
+    parser.add_argument(
+        "--executed",
+        type=Path,
+        help="folder of notebooks already executed on the SQLite default (NN_name.ipynb): "
+        "used instead of running them again",
+    )
     args = parser.parse_args(argv)
-    handouts = build(args.out.resolve(), args.only, args.timeout)
+    executed = args.executed.resolve() if args.executed else None
+    handouts = build(args.out.resolve(), args.only, args.timeout, executed)
     return 1 if any(h.error for h in handouts) else 0
 
 
