@@ -70,11 +70,14 @@ def readme_blocks() -> list[Block]:
 
 
 def notebook_blocks() -> list[Block]:
+    """The terminal commands in the notebooks' text (``bash`` blocks). Python in a text cell
+    is a quotation (the original experiment's code, say): the notebook's code cells run."""
     found = []
     for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
             if cell.cell_type == "markdown":
-                found += blocks_in(cell.source, f"notebooks/{path.name} cell {index}")
+                where = f"notebooks/{path.name} cell {index}"
+                found += [b for b in blocks_in(cell.source, where) if b.lang == "bash"]
     return found
 
 
