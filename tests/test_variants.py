@@ -214,6 +214,22 @@ def test_completion_order_gives_wrong_results_silently_and_gather_does_not(lab) 
     assert lab.steps_by_process(fixed.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
 
 
+def test_the_network_of_a_process_comes_from_its_environment(monkeypatch) -> None:
+    from fiblab.variants.completion_order import NETWORK_ENV, network_wait
+
+    async def timed(position: int) -> float:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await network_wait(position)
+        return loop.time() - start
+
+    monkeypatch.setenv(NETWORK_ENV, "0.0, 0.2")
+    assert asyncio.run(timed(1)) >= 0.2
+    assert asyncio.run(timed(5)) < 0.1  # past the list: no wait
+    monkeypatch.delenv(NETWORK_ENV)
+    assert asyncio.run(timed(0)) < 0.1
+
+
 def test_without_a_crash_completion_order_is_right(lab) -> None:
     lab.start_server("orders", module=ORDERS)
     handle = lab.client.enqueue(fc.enqueue_options("completion_order_workflow"), NS, [FIRST_RUN])
@@ -246,6 +262,30 @@ def test_a_workflow_inside_a_step_is_a_bare_assertion_error_and_a_child_is_fine(
     (child_id,) = [wid for wid in family if wid != child.workflow_id]
     assert family[child_id].parent_workflow_id == child.workflow_id
     assert family[child_id].name == "fib_child_workflow"
+
+
+def test_a_sync_workflow_calling_an_async_step_never_runs_it(lab) -> None:
+    server = lab.start_server("children", module=CHILDREN)
+    handle = lab.client.enqueue(fc.enqueue_options("sync_workflow_calling_async_step"), 20)
+    wait_for(lambda: fc.is_finished(handle), 30, "the sync workflow to finish")
+    status = handle.get_status()
+    assert status.status == "ERROR" and isinstance(status.error, TypeError)
+    assert "'coroutine'" in str(status.error)
+    assert lab.client.list_workflow_steps(handle.workflow_id) == []
+    assert lab.executions(handle.workflow_id) == []
+    wait_for(lambda: "coroutine 'fib_child_step' was never awaited" in server.logs(), 30, "warning")
+
+
+def test_a_child_start_is_a_step_of_its_parent(lab) -> None:
+    lab.start_server("children", module=CHILDREN)
+    parent = lab.client.enqueue(fc.enqueue_options("child_in_workflow_workflow"), 21)
+    assert fc.wait_result(parent) == (21, 10946)
+    child_id = f"{parent.workflow_id}-1"
+    steps = lab.client.list_workflow_steps(parent.workflow_id)
+    assert [(s["function_name"], s["child_workflow_id"]) for s in steps] == [
+        ("fib_child_workflow", child_id),
+        ("DBOS.getResult", child_id),
+    ]
 
 
 def test_async_workflows_overlap_and_arrive_as_they_complete(lab) -> None:

@@ -20,11 +20,16 @@ depend on timing.
 The network is simulated: ``latencies[r][j]`` is the wait for ``ns[j]`` in run ``r`` of
 the workflow body (0: first run, 1: first recovery, …; the last row repeats), counted
 through a side file outside DBOS, the way a real network differs from run to run.
+
+For the notebook's exercise, where the learner writes the workflow, :func:`network_wait`
+is a simpler network: it belongs to the server *process* (``FIBLAB_NETWORK`` in its
+environment), so a server restarted with other waits has another network.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
 
 from dbos import DBOS
@@ -41,6 +46,17 @@ DESCRIPTION = (
     "fixed_order_workflow (steps started in a fixed order by asyncio.gather). Same options "
     "as python -m fiblab.server."
 )
+
+
+#: This server process's simulated network: one wait in seconds per position, comma-separated.
+NETWORK_ENV = "FIBLAB_NETWORK"
+
+
+async def network_wait(position: int) -> None:
+    """Wait as this process's network does for the item at ``position`` (see ``NETWORK_ENV``;
+    no wait when it is unset or too short)."""
+    waits = [float(w) for w in os.environ.get(NETWORK_ENV, "").split(",") if w.strip()]
+    await asyncio.sleep(waits[position] if position < len(waits) else 0.0)
 
 
 def latencies_for_run(latencies: Sequence[Sequence[float]], run: int) -> Sequence[float]:

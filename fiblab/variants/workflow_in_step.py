@@ -6,6 +6,11 @@ is the unit DBOS records as *one* result; a workflow started inside it could not
 recorded or recovered as part of its parent, so DBOS refuses at once. On dbos 3.4 the
 refusal is a bare ``AssertionError`` with no message.
 
+``sync_workflow_calling_async_step`` is the original's other slip: a *sync* workflow
+calls an *async* step without ``await`` (it cannot). DBOS raises nothing: the call
+returns an un-awaited coroutine, the step body never runs and no step is recorded; the
+workflow fails only where it uses that coroutine as a number (``TypeError``).
+
 ``child_in_workflow_workflow`` starts the same child from workflow code: DBOS records
 it as a child workflow (its id is derived from the parent's), and a recovered parent
 waits for the recorded child instead of starting it again.
@@ -25,7 +30,8 @@ if __name__ == "__main__":  # `python -m …`: serve this module imported under 
 
 DESCRIPTION = (
     "Serve notebook 08's workflow_in_step_workflow (a step that starts a workflow: fails "
-    "with AssertionError) and child_in_workflow_workflow (the child started from workflow "
+    "with AssertionError), sync_workflow_calling_async_step (an async step called without "
+    "await: TypeError) and child_in_workflow_workflow (the child started from workflow "
     "code). Same options as python -m fiblab.server."
 )
 
@@ -57,6 +63,12 @@ async def step_starting_a_workflow(n: int) -> int:
 @DBOS.workflow()
 async def workflow_in_step_workflow(n: int) -> tuple[int, int]:
     return n, await step_starting_a_workflow(n)
+
+
+@DBOS.workflow()
+def sync_workflow_calling_async_step(n: int) -> tuple[int, int]:
+    value = fib_child_step(n)  # an async step called from sync code: no await possible
+    return n, 2 * value  # used as a number, as the original did with its step's result
 
 
 # --- the fix ---------------------------------------------------------------------------------

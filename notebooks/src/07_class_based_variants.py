@@ -2,9 +2,9 @@
 # # 07 · Class-based designs that break, and how to fix them
 #
 # **You will be able to:** predict what a crash does to state kept in a class instance,
-# reach a method of a DBOS class from a client, recognise a crash loop and the status it
-# ends in, find out what DBOS stored about a workflow's arguments — and choose designs
-# that survive all of it.
+# reach a method of a DBOS class from a client, keep a program that enqueues at every
+# start from piling up work in a crash loop, find out what DBOS stored about a workflow's
+# arguments — and choose designs that survive all of it.
 #
 # **Prerequisites:** [05 · Crash and recovery](05_crash_and_recovery.ipynb).
 #
@@ -217,7 +217,7 @@ assert memo_server.stop() == 0  # a graceful stop before the next variant's serv
 # A module-level workflow is the sturdier public entry point: clients need one name,
 # and renaming a class or an instance cannot strand their work.
 #
-# ## 3 · A plain class created inside the workflow — and a crash loop
+# ## 3 · A plain class created inside the workflow — and a program that enqueues at every start
 #
 # The original `ex2.py` created its object *inside* the workflow. Then the object is
 # part of the workflow's code: recovery runs that code again, creates a fresh object and
@@ -246,56 +246,90 @@ print("steps run, per server process:", lab.steps_by_process(plain_handle.workfl
 assert plain_crash_code == -signal.SIGKILL and plain_result == (10, 55)
 assert lab.steps_by_process(plain_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
 
+
 # %% [markdown]
-# **A crash loop.** Now step 7 crashes the process *every* time it runs, with a real
-# segmentation fault (as `ex2.py` did with `ctypes.string_at(0)`). Each restart recovers
-# the workflow, replays steps 2–6, runs step 7 — and dies again. DBOS counts every
-# start of the workflow in `recovery_attempts`; `plain_class_workflow` allows
-# `max_recovery_attempts=2` (DBOS's default is 100): as in notebook 05, that is the
-# first run plus 2 recoveries, and the 4th start gives up. We play the supervisor that
-# restarts the server, in a bounded loop, until the workflow has a final status.
+# **A new workflow at every start.** `ex2.py` was server and client in one program: after
+# `DBOS.launch()`, its `main()` enqueued the job — `queue.enqueue(fetch_workflow, n=11)`
+# (ex2.py) — under a fresh workflow id at every start. And its step crashed the process
+# every time (a segfault, `ctypes.string_at(0)`): a crash loop. Notebook 05 follows a
+# crash loop to its end (`MAX_RECOVERY_ATTEMPTS_EXCEEDED`); here we watch what the
+# enqueue in `main()` adds to it. Below is that enqueue as a function; each start of the
+# program runs it once. Its job is `plain_class_workflow` with step 7 segfaulting every
+# time:
 
 # %%
-loop_handle = lab.client.enqueue(
-    fc.enqueue_options("plain_class_workflow"), 10,
-    crash_at=7, crash_every_time=True, crash_mode="segfault",
-)
+def ex2_main(workflow_id=None):
+    """The enqueue in ex2.py's main(): run once at every start of the program."""
+    options = fc.enqueue_options("plain_class_workflow")
+    if workflow_id is not None:
+        options["workflow_id"] = workflow_id  # the fix, below
+    handle = lab.client.enqueue(options, 10, crash_at=7, crash_every_time=True, crash_mode="segfault")
+    return handle.workflow_id
+
+
+def plain_workflows():
+    return [w for w in lab.client.list_workflows() if w.name == "plain_class_workflow"]
+
+
+# %% [markdown]
+# Two rounds of the loop, as a supervisor (or a person) would run it: start the server
+# and the program; the server dies in step 7; start both again. We count the new
+# `plain_class_workflow`s in the database after each round:
+
+# %%
+earlier = {w.workflow_id for w in plain_workflows()}  # the run above
 rounds = []
-for _ in range(10):
-    wait_for(lambda: not plain_server.alive or fc.is_finished(loop_handle), 30, "a crash or the end")
-    status = loop_handle.get_status()
-    rounds.append({"server": "crashed" if not plain_server.alive else "running",
-                   "exit code": plain_server.returncode, "workflow": status.status,
-                   "recovery_attempts": status.recovery_attempts})
-    if fc.is_finished(loop_handle):
-        break
-    plain_server = lab.start_server("plain-server", module=PLAIN)
+for round_number in (1, 2):
+    if not plain_server.alive:
+        plain_server = lab.start_server("plain-server", module=PLAIN)
+    enqueued = ex2_main()
+    exit_code = plain_server.wait(30)
+    new = [w for w in plain_workflows() if w.workflow_id not in earlier]
+    rounds.append({"round": round_number, "enqueued": enqueued[:8], "server exit code": exit_code,
+                   "new workflows so far": len(new), "their statuses": sorted(w.status for w in new)})
 table(rounds)
 
 # %% [markdown]
-# The server that finally stayed up logged why it refused to run the workflow again:
+# **Check:** each round's server died of a segfault, and each start of the program added
+# one more workflow; none of them has finished, and every further round would add one.
 
 # %%
-print(next(line for line in plain_server.logs().splitlines() if "exceeded its maximum" in line))
+assert [r["server exit code"] for r in rounds] == [-signal.SIGSEGV] * 2
+assert [r["new workflows so far"] for r in rounds] == [1, 2]
+assert set(rounds[-1]["their statuses"]) <= {"ENQUEUED", "PENDING"}
 
 # %% [markdown]
-# **Check:** the first run and two recoveries each died of a segfault (exit code −11)
-# in step 7; the fourth start found the limit exceeded and marked the workflow
-# `MAX_RECOVERY_ATTEMPTS_EXCEEDED` instead of running it, and that server stays up.
+# We cancel both, so that no later server takes them up again:
 
 # %%
-crashes = [r for r in rounds if r["server"] == "crashed"]
-assert len(crashes) == plain_class.MAX_RECOVERY_ATTEMPTS + 1
-assert all(r["exit code"] == -signal.SIGSEGV and r["workflow"] == "PENDING" for r in crashes)
-assert rounds[-1]["workflow"] == "MAX_RECOVERY_ATTEMPTS_EXCEEDED" and plain_server.alive
-assert lab.steps_by_process(loop_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7], [7]]
-assert plain_server.stop() == 0
+for workflow in plain_workflows():
+    if workflow.workflow_id not in earlier:
+        lab.client.cancel_workflow(workflow.workflow_id)
+assert {w.status for w in plain_workflows() if w.workflow_id not in earlier} == {"CANCELLED"}
 
 # %% [markdown]
-# A crash loop cannot be fixed by recovery: the step itself must change. DBOS's part is
-# to stop trying after `max_recovery_attempts` and to mark the workflow so that a
-# person (or an alert) looks at it — instead of a server that never stays up.
-#
+# **The fix:** enqueue the job under a workflow id of your choosing, the same at every
+# start: `workflow_id` in the enqueue options. (Code inside a DBOS process sets it with
+# the `SetWorkflowID` context manager: read it in `dbos/_context.py`.) An enqueue with an id that already exists adds no
+# workflow: the client hands back the one that is there. Two more starts of the program,
+# now with the fixed id `ex2-fib-10` (no server is running):
+
+# %%
+fixed_ids = [ex2_main(workflow_id="ex2-fib-10") for _start in range(2)]
+fixed_rows = [w for w in plain_workflows() if w.workflow_id == "ex2-fib-10"]
+print("ids the two starts got:", fixed_ids)
+print("workflows with that id:", [(w.workflow_id, w.status) for w in fixed_rows])
+
+# %% [markdown]
+# **Check:** both starts got the same id, and the database holds one workflow under it.
+# (We cancel it too: it would crash-loop, and notebook 05 shows how that ends.)
+
+# %%
+assert fixed_ids == ["ex2-fib-10", "ex2-fib-10"]
+assert len(fixed_rows) == 1 and fixed_rows[0].status == "ENQUEUED"
+lab.client.cancel_workflow("ex2-fib-10")
+
+# %% [markdown]
 # ## 4 · An object passed as a workflow argument
 #
 # The original `ex3.py` passed a `Fetcher` object, credentials and all, as the workflow's
@@ -438,8 +472,9 @@ assert sorted(name for name, _ in leaks) == ["fetcher_workflow", "fetcher_workfl
 #   in an instance (`self.memo`) is not recovered; replayed steps do not run their
 #   bodies, so they cannot refill it. Build state in the workflow from step return values.
 # * An object created inside the workflow is recreated by recovery: that design works.
-#   A step that crashes the process every time turns recovery into a crash loop, which
-#   DBOS ends with `MAX_RECOVERY_ATTEMPTS_EXCEEDED` after `max_recovery_attempts`.
+#   A program that enqueues its job at every start adds one more workflow per restart
+#   of a crash loop; a fixed `workflow_id` makes the enqueue idempotent. (How DBOS ends a
+#   crash loop, `MAX_RECOVERY_ATTEMPTS_EXCEEDED`: notebook 05.)
 # * A client reaches a method workflow only with the right `class_name` and
 #   `instance_name`; a wrong instance name leaves the workflow `PENDING`. A module-level
 #   workflow that calls the instance is the simpler entry point.

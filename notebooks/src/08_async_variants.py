@@ -4,11 +4,13 @@
 # **You will be able to:** explain how DBOS matches the steps of a recovered workflow to
 # its checkpoints, spot async workflow code whose step order depends on timing, watch it
 # return wrong results after a crash without any error, start child workflows from the
-# place DBOS allows, and drive async workflows from a client with async handles.
+# place DBOS allows, tell an async step called without `await`, drive async workflows
+# from a client with async handles — and write a server module whose async workflow
+# keeps its results complete and in order through a real crash.
 #
 # **Prerequisites:** [07 · Class-based designs that break](07_class_based_variants.ipynb).
 #
-# **Time:** about 15 minutes.
+# **Time:** about 25 minutes.
 
 # %% [markdown]
 # ## Setup
@@ -201,10 +203,33 @@ assert lab.steps_by_process(fixed_handle.workflow_id) == [[20, 21, 22, 23], [25,
 assert orders_server.stop() == 0
 
 # %% [markdown]
-# When the logic really needs "whichever finishes first", dbos 3.4 offers
-# `DBOS.asyncio_wait`: a recorded `asyncio.wait` that saves which tasks were done, so
-# a recovery sees the same answer. Or make each item a child workflow of its own — which
-# brings us to where child workflows may be started.
+# When the logic really needs "whichever finishes first", dbos 3.4 has
+# `DBOS.asyncio_wait`, a durable `asyncio.wait`. Read it in the dbos package
+# (`dbos/_dbos.py`): on the first run it stores the *indices* of the finished tasks as an
+# operation named `DBOS.asyncio_wait`; a recovered run finds that record and hands back
+# the same tasks as done, whatever finishes first this time. The lines that do it:
+
+# %%
+from dbos import DBOS
+
+wait_source = inspect.getsource(DBOS.asyncio_wait)
+print(" ".join(line.strip() for line in DBOS.asyncio_wait.__doc__.strip().splitlines()[2:4]))
+print("\n".join(line for line in wait_source.splitlines()
+                if "done_idx_list =" in line or "done = {fs_list[i]" in line))
+
+# %% [markdown]
+# **Check:** that is what this dbos's source says: it records the done indices under
+# the name `DBOS.asyncio_wait` and, when a record exists, rebuilds `done` from it.
+
+# %%
+assert '"function_name": "DBOS.asyncio_wait"' in wait_source
+assert "done = {fs_list[i] for i in recorded_indices}" in wait_source
+
+# %% [markdown]
+# The tasks still have to be created in a fixed order: `asyncio_wait` records which of
+# them finished, not the order in which steps started. The other way out is to make each
+# item a child workflow of its own — which brings us to where child workflows may be
+# started.
 #
 # ## 2 · A workflow started inside a step
 #
@@ -220,10 +245,16 @@ children_server = lab.start_server("children-server", module=CHILDREN, worker_co
 in_step_handle = lab.client.enqueue(fc.enqueue_options("workflow_in_step_workflow"), 20)
 
 # %% [markdown]
-# Waiting for its result raises at once (this cell fails on purpose):
+# Waiting for its result raises at once. We catch the error and print what DBOS sent
+# back — its type and its message:
 
-# %% tags=["raises-exception"]
-fc.wait_result(in_step_handle)
+# %%
+try:
+    fc.wait_result(in_step_handle)
+    in_step_error = None
+except Exception as error:  # whatever DBOS raises: we want to see it
+    in_step_error = error
+print(f"{type(in_step_error).__name__}: {str(in_step_error)!r}")
 
 # %% [markdown]
 # An `AssertionError` without a message. The server's log has the whole traceback; from
@@ -241,6 +272,7 @@ print("\n".join(server_log[start : end + 1]))
 
 # %%
 in_step_status = in_step_handle.get_status()
+assert type(in_step_error) is AssertionError and str(in_step_error) == ""
 assert in_step_status.status == "ERROR"
 assert type(in_step_status.error) is AssertionError and str(in_step_status.error) == ""
 in_step_rows = fc.step_rows(lab.client, [in_step_handle.workflow_id])
@@ -280,9 +312,19 @@ table([{"workflow_id": w.workflow_id, "name": w.name, "status": w.status,
         "parent": w.parent_workflow_id, "output": w.output} for w in family])
 
 # %% [markdown]
+# DBOS's record of the **parent's** steps shows how the parent found its child again:
+# step 1 is the child's start (named after the child workflow, with the child's id),
+# step 2 the wait for its result.
+
+# %%
+parent_steps = lab.client.list_workflow_steps(child_handle.workflow_id)
+table([{key: step[key] for key in ("function_id", "function_name", "child_workflow_id", "output")}
+       for step in parent_steps])
+
+# %% [markdown]
 # **Check:** the crash hit the child; after the restart parent and child are both
-# `SUCCESS`, the child id is the parent's plus a suffix, and its step ran twice (the
-# run that crashed, and the recovered one).
+# `SUCCESS`, the child id is the parent's plus a suffix, its step ran twice (the
+# run that crashed, and the recovered one), and the parent's step 1 is the child's start.
 
 # %%
 assert child_crash_code == -signal.SIGKILL and child_result == (21, 10946)
@@ -291,6 +333,52 @@ child_row = next(w for w in family if w.workflow_id != child_handle.workflow_id)
 assert parent_row.status == child_row.status == "SUCCESS"
 assert child_row.name == "fib_child_workflow" and child_row.parent_workflow_id == parent_row.workflow_id
 assert [len(steps) for steps in lab.steps_by_process(child_row.workflow_id)] == [1, 1]
+assert [(st["function_id"], st["function_name"], st["child_workflow_id"]) for st in parent_steps] == [
+    (1, "fib_child_workflow", child_row.workflow_id),
+    (2, "DBOS.getResult", child_row.workflow_id),
+]
+assert child_row.workflow_id == f"{parent_row.workflow_id}-1"
+
+# %% [markdown]
+# ### `ex5.py`'s other slip: an async step called from a sync workflow
+#
+# The original's inner workflow was a plain `def` that called an `async` step without
+# `await` — a sync function cannot await. Our copy of that slip calls the async
+# `fib_child_step` (shown above) from a sync workflow and uses the answer as a number,
+# as `ex5.py` did with its step's result (`return 2 * result`):
+
+# %%
+show_source(workflow_in_step.sync_workflow_calling_async_step)
+
+# %% [markdown]
+# Watch what DBOS does with it: nothing. Decorated with `@DBOS.step()`, an `async def`
+# step is still an async function: called without `await`, it returns a coroutine
+# object and its body does not run (`decorate_step` in `dbos/_core.py`). The workflow
+# then fails on its own arithmetic:
+
+# %%
+sync_handle = lab.client.enqueue(fc.enqueue_options("sync_workflow_calling_async_step"), 20)
+wait_for(lambda: fc.is_finished(sync_handle), 30, "the sync workflow to finish")
+sync_status = sync_handle.get_status()
+print(f"{sync_status.status}: {type(sync_status.error).__name__}: {sync_status.error}")
+print("step rows:", lab.client.list_workflow_steps(sync_handle.workflow_id),
+      "| step bodies run:", lab.executions(sync_handle.workflow_id))
+never_awaited = wait_for(
+    lambda: [line for line in children_server.logs().splitlines() if "never awaited" in line], 30,
+    "Python's warning about the coroutine")[0]
+print("server log:", never_awaited[never_awaited.index("RuntimeWarning"):])
+
+# %% [markdown]
+# **Check:** `ERROR` with a `TypeError` about a coroutine — Python's error, not DBOS's;
+# DBOS recorded no step and the step body never ran; the only other trace is Python's
+# "never awaited" warning in the server log. **The fix** is `fib_child_workflow` above: `async def`, and `await` the step.
+
+# %%
+assert sync_status.status == "ERROR" and isinstance(sync_status.error, TypeError)
+assert "'coroutine'" in str(sync_status.error)
+assert lab.client.list_workflow_steps(sync_handle.workflow_id) == []
+assert lab.executions(sync_handle.workflow_id) == []
+assert "coroutine 'fib_child_step' was never awaited" in never_awaited
 
 # %% [markdown]
 # ## 3 · Async done right, from the client too
@@ -340,23 +428,136 @@ assert fc.max_concurrency(fc.workflow_spans(async_rows)) == 3
 assert async_wall < 0.8 * sum(seconds for _n, seconds in jobs)
 
 # %% [markdown]
-# ## Exercise
+# ## Exercise: fix `ex4.py` yourself
 #
-# Enqueue `fib_child_workflow` for n = 10, 11, 12 with waits of 0.6 s, 0.2 s and 0.4 s,
-# using `enqueue_async`, and collect the results with `fc.results_as_completed_async`.
-# Predict the order in which they arrive before you run it.
+# Below is a server module with the completion-order bug of section 1, written the way
+# the original wrote it. `network_wait(position)` is this exercise's network: it waits
+# as the *server process's* network does (the `FIBLAB_NETWORK` variable we start the
+# server with), so a restarted server can have another one. `note_step(n, crash_at)`
+# SIGKILLs the server once, in the step for `crash_at`.
+#
+# **Your task:** change `my_fetch_workflow` (and add steps or workflows as you like) so
+# that it returns every `(n, fib(n))` once, in the order of `ns` — also when the server
+# dies in the middle and a restarted server, with a different network, recovers it.
+# Section 1 showed one way; section 2 gives you another (a child workflow per n).
+# Then run the cell, and the two cells after the hidden solution: they start your
+# server, crash it at fib(23), restart it with the reversed network and check the result.
 
 # %%
-# Your code here
+# %%writefile {lab.scratch}/my_orders.py
+"""My server module for notebook 08's exercise: ex4.py's fetches, to be fixed."""
+
+import asyncio
+import sys
+
+from dbos import DBOS
+
+from fiblab.fib import fib_iterative
+from fiblab.server import main
+from fiblab.variants import note_step
+from fiblab.variants.completion_order import network_wait
+
+
+@DBOS.step()
+async def my_fetch_step(n: int, crash_at: int | None = None) -> tuple[int, int]:
+    note_step(n, crash_at)  # SIGKILLs this server once, in the step for crash_at
+    return n, fib_iterative(n)
+
+
+async def fetch(position: int, n: int, crash_at: int | None) -> tuple[int, int]:
+    await network_wait(position)  # the network: it differs from process to process
+    return await my_fetch_step(n, crash_at)
+
+
+@DBOS.workflow()
+async def my_fetch_workflow(ns: list[int], crash_at: int | None = None) -> list[tuple[int, int]]:
+    # The bug to fix: steps start, and are numbered, in the order the waits end.
+    results = []
+    for next_done in asyncio.as_completed([fetch(j, n, crash_at) for j, n in enumerate(ns)]):
+        results.append(await next_done)
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m my_orders"))
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-exercise_handles = [
-    await lab.client.enqueue_async(fc.enqueue_options("fib_child_workflow"), n, seconds)
-    for n, seconds in [(10, 0.6), (11, 0.2), (12, 0.4)]
-]
-arrived = [result async for _wid, result in fc.results_as_completed_async(exercise_handles)]
-print(arrived)  # fib(11), fib(12), fib(10): shortest wait first
-assert arrived == [89, 144, 55]
+# %%writefile {lab.scratch}/my_orders.py
+"""My server module for notebook 08's exercise: one child workflow per n."""
+
+import sys
+
+from dbos import DBOS
+
+from fiblab.fib import fib_iterative
+from fiblab.server import main
+from fiblab.variants import note_step
+from fiblab.variants.completion_order import network_wait
+
+
+@DBOS.step()
+async def my_fetch_step(n: int, crash_at: int | None = None) -> tuple[int, int]:
+    note_step(n, crash_at)  # SIGKILLs this server once, in the step for crash_at
+    return n, fib_iterative(n)
+
+
+@DBOS.workflow()
+async def my_fetch_child(position: int, n: int, crash_at: int | None) -> tuple[int, int]:
+    await network_wait(position)  # waiting before the step is fine: the child has one step
+    return await my_fetch_step(n, crash_at)
+
+
+@DBOS.workflow()
+async def my_fetch_workflow(ns: list[int], crash_at: int | None = None) -> list[tuple[int, int]]:
+    # Children are started from workflow code, in the order of ns: start k is step k of
+    # this workflow, whatever the network does. Their results are read in the same order.
+    handles = [
+        await DBOS.start_workflow_async(my_fetch_child, j, n, crash_at) for j, n in enumerate(ns)
+    ]
+    return [await handle.get_result(polling_interval_sec=0.05) for handle in handles]
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m my_orders"))
+
+# %% [markdown]
+# Your server runs alone on `my_queue` (we stop the children server first). It starts
+# with the first run's network, crashes at fib(23), and is restarted with the same
+# executor id and the reversed network:
+
+# %%
+assert children_server.stop() == 0
+
+
+def start_my_server(network):
+    return lab.start_server("my-orders-server", module="my_orders", env={
+        "PYTHONPATH": str(lab.scratch), "FIBLAB_NETWORK": ",".join(map(str, network))})
+
+
+my_server = start_my_server(FIRST_RUN)
+my_handle = lab.client.enqueue(fc.enqueue_options("my_fetch_workflow"), NS, 23)
+my_crash_code = my_server.wait(30)
+my_server = start_my_server(AFTER_RESTART)
+wait_for(lambda: fc.is_finished(my_handle), 30, "your recovered workflow to finish")
+my_status = my_handle.get_status()
+print("exit code:", my_crash_code, "| status:", my_status.status, "| error:", repr(my_status.error))
+print("result:", my_status.output)
+
+
+# %% [markdown]
+# **Check:** the server really died at fib(23); your recovered workflow ended `SUCCESS`
+# with all six results, once each, in input order. The same test applied to the buggy
+# run of section 1 fails, so the check can tell the two apart.
+
+# %%
+def complete_and_in_order(result):
+    return result is not None and [tuple(pair) for pair in result] == EXPECTED
+
+
+assert my_crash_code == -signal.SIGKILL, "the server should have been killed at fib(23)"
+assert my_status.status == "SUCCESS", f"your workflow ended {my_status.status}: {my_status.error!r}"
+assert complete_and_in_order(my_status.output), f"wrong results: {my_status.output}"
+assert not complete_and_in_order(order_result)  # section 1's design fails this test
 
 # %% [markdown]
 # ## Summary
@@ -367,10 +568,14 @@ assert arrived == [89, 144, 55]
 #   handed straight to `asyncio.as_completed` — can end `SUCCESS` with wrong results
 #   after a recovery, and nothing raises.
 # * Start steps in an order fixed by the inputs (`asyncio.gather`, or tasks created in
-#   order), do the waiting inside the steps; `DBOS.asyncio_wait` or child workflows when
+#   order), do the waiting inside the steps — or give each item a child workflow, as
+#   you did in the exercise. `DBOS.asyncio_wait` records which tasks finished, when
 #   you need "first finished".
 # * A workflow cannot be started inside a step: on dbos 3.4 that is a bare
-#   `AssertionError`. Start child workflows from workflow code.
+#   `AssertionError`. Start child workflows from workflow code; the start is a step of
+#   the parent, so a recovered parent finds its child.
+# * A sync workflow cannot await an async step: called without `await`, the step never
+#   runs and DBOS records nothing — Python's `TypeError` is the only error.
 # * Async workflows that wait overlap on one server (`worker_concurrency` > 1); an async
 #   client enqueues with `enqueue_async` and takes results as they complete.
 #
