@@ -23,6 +23,7 @@ timing checks"). Not part of ``make test``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -127,6 +128,8 @@ while time.monotonic() < deadline and os.getppid() == parent:
 
 
 def find_notebook(number: str, from_source: bool) -> Path:
+    if Path(number).is_file():  # a path: e.g. an older version from `git show`
+        return Path(number).resolve()
     folder, suffix = (NOTEBOOKS / "src", "py") if from_source else (NOTEBOOKS, "ipynb")
     (path,) = folder.glob(f"{int(number):02d}_*.{suffix}")
     return path
@@ -172,8 +175,9 @@ def run_once(path: Path, values: dict[str, str], timeout: int) -> dict:
             for line in output.get("text", "").splitlines():
                 if line.startswith(MARK):
                     read = json.loads(line[len(MARK) :])
-        if failed:  # the notebook's last cell stops its servers and DBOS
-            client.execute_cell(nb.cells[-2], len(nb.cells) - 2)
+        if failed:  # the notebook's last cell stops its servers and DBOS (if it got that far)
+            with contextlib.suppress(CellExecutionError):  # else the kernel's end stops them
+                client.execute_cell(nb.cells[-2], len(nb.cells) - 2)
     return {"seconds": seconds, "failed": failed, "values": read}
 
 
@@ -216,7 +220,9 @@ def spread(runs: list[dict]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--notebook", required=True, help="its number, e.g. 09")
+    parser.add_argument(
+        "--notebook", required=True, help="its number, e.g. 09, or a .ipynb/.py file"
+    )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument(
         "--from-source",
@@ -242,7 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     path = find_notebook(args.notebook, args.from_source)
-    values = dict(v.split("=", 1) for v in args.value) or DEFAULT_VALUES.get(args.notebook, {})
+    number = path.name[:2]
+    values = dict(v.split("=", 1) for v in args.value) or DEFAULT_VALUES.get(number, {})
     os.environ.pop("FIBLAB_DATABASE_URL", None)
     scratch = tempfile.TemporaryDirectory(prefix="fiblab-spread-")
     os.environ["FIBLAB_SCRATCH_ROOT"] = scratch.name
