@@ -180,7 +180,7 @@ print(f"CPUs this process used meanwhile: {cpus_used:.2f} "
 # %% [markdown]
 # **Check:** every answer is right, and while the three computed, this process used
 # less than halfway between one CPU (the GIL) and two (threads side by side on two
-# CPUs). Ten runs on a busy 2-core machine measured 0.83–1.20 CPUs
+# CPUs). Twenty runs on a busy 2-core machine measured 0.83–1.20 CPUs
 # (`benchmarks/README.md`). On one CPU the two cannot be told apart, so the check needs
 # two. The times above are for reading: a busy machine moves them by ±30 %.
 
