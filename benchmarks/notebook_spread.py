@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -183,8 +184,12 @@ def run_once(path: Path, values: dict[str, str], timeout: int) -> dict:
 
 def start_hog(seconds: float) -> list[subprocess.Popen]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    # Each in a session of its own: with the scheduler's autogroups (Linux) spinners that
+    # share one session share one group's CPU, and would weigh like a single program.
     return [
-        subprocess.Popen([sys.executable, "-c", HOG, str(os.getpid()), str(seconds)])
+        subprocess.Popen(
+            [sys.executable, "-c", HOG, str(os.getpid()), str(seconds)], start_new_session=True
+        )
         for _ in range(cores or 1)
     ]
 
@@ -258,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load {os.getloadavg()[0]:.2f}",
         flush=True,
     )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` ends the hog
     hogs = start_hog(args.hog_seconds) if args.hog else []
     runs = []
     try:
