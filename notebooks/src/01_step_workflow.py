@@ -124,8 +124,10 @@ plots.plot_durations(ns, durations);
 # %% [markdown]
 # **Check:** each extra 2 in `n` multiplies the work by φ² ≈ 2.6 (the recursion makes
 # about φ times as many calls per step of `n`). We fit the straight line through all
-# points of the plot and read off the factor per +2; in ten runs on a busy 2-core
-# machine it stayed within 2.61–2.70 (`benchmarks/README.md`), and we accept 2.2–3.1.
+# points of the plot and read off the factor per +2. In ten runs on a busy 2-core
+# machine it stayed within 2.61–2.70; with four programs per core it scattered over
+# 2.19–3.68 (`benchmarks/README.md`). We accept 1.9–4.0: still far from φ ≈ 1.6 (one
+# branch fewer) and from a memoised fib (≈ 1).
 # And every answer is right.
 
 # %%
@@ -139,7 +141,7 @@ assert all(value == fib_iterative(n) for (n, value, _s) in results)
 slope = statistics.linear_regression(ns, [math.log(s) for s in durations]).slope
 growth = math.exp(2 * slope)  # the factor per extra 2 in n, from the fitted line
 print(f"each +2 in n multiplied the time by {growth:.2f} (φ² = {PHI**2:.2f})")
-assert 2.2 < growth < 3.1
+assert 1.9 < growth < 4.0
 
 # %% [markdown]
 # ## What a step guarantees — and what it costs
