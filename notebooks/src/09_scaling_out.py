@@ -208,12 +208,13 @@ left.set_title("Polling: latency against idle CPU");
 # idle server, and only polling much faster than fiblab's 0.1 s costs a lot more.
 # fiblab's default, 0.1 s, sits where both are modest: round trips around a tenth of a
 # second for a few percent of a core. In ten runs on a busy 2-core machine: 1.0 s took
-# 7.9–9.5× as long as 0.1 s, and an idle server polling every 0.02 s used 7.5–14 % of a
+# 7.9–9.5× as long as 0.1 s (3.9× at worst with four programs per core, so the check
+# asks for 2×), and an idle server polling every 0.02 s used 7.5–14 % of a
 # core against 1.2–2.0 % at 1.0 s (`benchmarks/README.md`). The idle figures are
 # counted in clock ticks, so the small ones are rough (one tick is 0.4–0.7 % here).
 
 # %%
-assert latency[1.0] > 4 * latency[0.1]
+assert latency[1.0] > 2 * latency[0.1]
 assert idle_cpu[1.0] > 0  # the sample was long enough to see a slow-polling server at all
 assert idle_cpu[0.02] > 2 * idle_cpu[1.0]
 exit_code = server.stop()
