@@ -106,7 +106,7 @@ ax.legend();
 # these ratios move a lot, because other programs take CPU at one moment and not the
 # next: in ten runs on a busy 2-core machine, two plain processes gave 0.78–2.1× one,
 # and the servers' throughput relative to the pool with as many processes ranged over
-# 0.62–1.30 (0.73–1.9 with every core kept busy by other programs: Linux can share CPU
+# 0.62–1.30 (0.73–2.1 with every core kept busy by other programs: Linux can share CPU
 # out per session, and each server runs in a session of its own). That is too wide for
 # a check that means something. What is checked: every result was right (inside
 # `servers_seconds`).
