@@ -41,8 +41,15 @@ show_source(fibonacci_index_step, fibonacci_steps_workflow)
 # stored in the system database, so every process on that database sees the same ones.
 #
 # We register `one_at_a_time` (concurrency 1) and `three_at_a_time` (concurrency 3),
-# both polled every 0.1 s, and put the same six jobs on each. Each job has 6 steps of
-# 0.05 s: about 0.3 s of waiting.
+# both polled every 0.1 s, and put the same six jobs on each. Each job,
+# `fibonacci_steps_workflow(5)`, has 4 steps that each wait 0.1 s: about 0.4 s of
+# waiting and very little computing, so running three at once should not slow each of
+# them down, even on a busy machine.
+#
+# One thing to know first: DBOS looks for newly registered queues once a second, so a
+# queue registered a moment ago is first polled up to a second later. We send one tiny
+# job through each new queue before timing it (`warm`), so the batches measure the
+# queues, not that first look.
 
 # %%
 import time
@@ -55,7 +62,17 @@ three_at_a_time = await DBOS.register_queue_async(
 )
 
 
-async def run_batch(queue, jobs=6, n=7, step_seconds=0.05):
+async def warm(*queues):
+    """Run one tiny job through each queue: it is then polled at its own interval."""
+    handles = [await queue.enqueue_async(fibonacci_workflow, 1) for queue in queues]
+    for handle in handles:
+        await handle.get_result(polling_interval_sec=0.01)
+
+
+await warm(one_at_a_time, three_at_a_time)
+
+
+async def run_batch(queue, jobs=6, n=5, step_seconds=0.1):
     """Enqueue `jobs` step workflows on `queue`; return (wall seconds, step rows)."""
     started = time.perf_counter()
     handles = [
@@ -64,7 +81,7 @@ async def run_batch(queue, jobs=6, n=7, step_seconds=0.05):
     ]
     results = [await h.get_result(polling_interval_sec=0.01) for h in handles]
     wall = time.perf_counter() - started
-    assert all(r == (n, 13) for r in results)
+    assert all(r == (n, 5) for r in results)
     return wall, fc.step_rows(lab.client, [h.workflow_id for h in handles])
 
 
@@ -94,7 +111,10 @@ plots.plot_timeline(lanes(parallel_rows), lane_key="lane", label_key=None, ax=bo
 
 # %% [markdown]
 # **Check:** with concurrency 1 no two jobs ever overlap; with concurrency 3 up to three
-# do, never more, and the batch finishes much sooner.
+# do, never more, and the batch takes well under the one-at-a-time time: ideally a third
+# (two rounds of three instead of six rounds of one, each also waiting for a poll). Ten
+# runs on a busy 2-core machine gave 0.31–0.41 of it (`benchmarks/README.md`); we check
+# for less than 0.6 (two at a time would give about half).
 
 # %%
 serial_spans = fc.workflow_spans(serial_rows)
@@ -102,50 +122,72 @@ parallel_spans = fc.workflow_spans(parallel_rows)
 print("most jobs at once:", fc.max_concurrency(serial_spans), "vs", fc.max_concurrency(parallel_spans))
 assert fc.max_concurrency(serial_spans) == 1
 assert fc.max_concurrency(parallel_spans) in (2, 3)
-assert parallel_wall < 0.7 * serial_wall
+print(f"three at a time took {parallel_wall / serial_wall:.0%} of the one-at-a-time time")
+assert parallel_wall < 0.6 * serial_wall
 
 # %% [markdown]
 # ## Concurrency does not help CPU-bound work in one process
 #
 # The jobs above mostly *wait*. `fibonacci_workflow` computes — and the workflows of
-# one process run as threads that share one interpreter lock (the GIL). Watch the
-# duration each step measured for itself: three `fib(30)` at once each take clearly
-# longer than one alone (up to three times as long), because they take turns on one core.
+# one process run as threads that share one interpreter lock (the GIL): only one of them
+# runs Python at a time, however many CPUs the machine has. We run three `fib(30)` one
+# at a time, then three at once, and measure two things for the three at once: the CPU
+# time this process used while they ran, and when they started and ended (from the step
+# rows DBOS recorded; whole-batch times would also count the waits for the next poll).
 #
-# Ignore the whole-batch times for a moment: one at a time, each job also waits for the
-# next 0.1 s poll. The fair comparison is the three-at-a-time batch against the CPU time
-# of the three jobs added up.
+# What to expect: with the GIL, the three take turns on one CPU. The process uses at
+# most one CPU's worth of time, the three together take about as long as one after the
+# other (3× one job), and each takes longer than it did alone. Threads without a GIL
+# would run side by side: on two CPUs, two CPUs' worth of time, about 1.5× one job.
 # That is why fiblab gives CPU-bound work several server **processes** with
 # `worker_concurrency=1` each (notebooks 03–04 and 09).
 
 # %%
 import statistics
 
+import psutil
+
+from fiblab.machine import usable_cores
+
+kernel = psutil.Process()  # this notebook's kernel: DBOS runs the workflows here
+
 
 async def cpu_batch(queue, jobs=3, n=30):
-    started = time.perf_counter()
+    """Enqueue `jobs` fib(n) workflows on `queue`; return results, step rows, CPU seconds."""
+    cpu_before = sum(kernel.cpu_times()[:2])
     handles = [await queue.enqueue_async(fibonacci_workflow, n) for _ in range(jobs)]
     results = [await h.get_result(polling_interval_sec=0.01) for h in handles]
-    return time.perf_counter() - started, results
+    cpu = sum(kernel.cpu_times()[:2]) - cpu_before
+    return results, fc.step_rows(lab.client, [h.workflow_id for h in handles]), cpu
 
 
-alone_wall, alone = await cpu_batch(one_at_a_time)
-shared_wall, shared = await cpu_batch(three_at_a_time)
+alone, _, _ = await cpu_batch(one_at_a_time)
+shared, shared_rows, shared_cpu = await cpu_batch(three_at_a_time)
 alone_seconds = [seconds for (_n, _v, seconds) in alone]
 shared_seconds = [seconds for (_n, _v, seconds) in shared]
+one_job = statistics.mean(alone_seconds)
+shared_span = max(r["end"] for r in shared_rows) - min(r["start"] for r in shared_rows)
+cpus_used = shared_cpu / shared_span  # CPU seconds per second while the three ran
+cores = usable_cores()
 print("each fib(30), one at a time:  ", ", ".join(f"{s:.2f} s" for s in alone_seconds))
 print("each fib(30), three at a time:", ", ".join(f"{s:.2f} s" for s in shared_seconds))
-print(f"whole batch: {alone_wall:.2f} s one at a time, {shared_wall:.2f} s three at a time")
-print(f"the three jobs' CPU time added up: {sum(alone_seconds):.2f} s")
+print(f"three at once: {shared_span:.2f} s from first start to last end = "
+      f"{shared_span / one_job:.1f}x one job (one after the other: 3x; "
+      f"without a GIL on {cores} CPUs: {3 / min(3, cores):.1f}x)")
+print(f"CPUs this process used meanwhile: {cpus_used:.2f} "
+      f"(without a GIL: up to {min(3, cores)})")
 
 # %% [markdown]
-# **Check:** sharing one interpreter, each job took at least 1.5 times as long as alone,
-# and three at a time were no faster than the jobs' CPU time added up.
+# **Check:** every answer is right, and while the three computed, this process used
+# less than halfway between one CPU (the GIL) and two (threads side by side on two
+# CPUs). Twenty runs on a busy 2-core machine measured 0.83–1.20 CPUs
+# (`benchmarks/README.md`). On one CPU the two cannot be told apart, so the check needs
+# two. The times above are for reading: a busy machine moves them by ±30 %.
 
 # %%
 assert all(r[:2] == (30, 832040) for r in alone + shared)
-assert statistics.mean(shared_seconds) > 1.5 * statistics.mean(alone_seconds)
-assert shared_wall > 0.9 * sum(alone_seconds)  # no faster than the work done one by one
+if cores >= 2:
+    assert cpus_used < 1.5
 
 # %% [markdown]
 # ## Polling decides how long a small job waits
@@ -219,9 +261,13 @@ assert latency["fiblab defaults"] < 0.5
 two_at_a_time = await DBOS.register_queue_async(
     "two_at_a_time", worker_concurrency=2, polling_interval_sec=0.1
 )
+await warm(two_at_a_time)  # its first look, as for the others
 two_wall, two_rows = await run_batch(two_at_a_time)
 print(f"{two_wall:.2f} s, about {two_wall / serial_wall:.0%} of the one-at-a-time time")
-assert fc.max_concurrency(fc.workflow_spans(two_rows)) <= 2
+# Six jobs in three rounds of two instead of six rounds of one: about half (ten runs on
+# a busy 2-core machine: 0.49–0.57; three at a time gave 0.31–0.41).
+assert fc.max_concurrency(fc.workflow_spans(two_rows)) == 2
+assert 0.4 < two_wall / serial_wall < 0.75
 
 # %% [markdown]
 # ## Summary

@@ -203,12 +203,15 @@ print(f"wall time {wall:.2f} s, sum of step durations {busy:.2f} s: "
       f"speed-up {busy / wall:.2f}x")
 
 # %% [markdown]
-# **Check:** every result is right, both executors did work, and the batch took less
-# wall time than the computations add up to.
+# **Check:** every result is right, both executors did work, and at some moment both
+# were computing at once (their step rows overlap in time).
 #
-# Why not 2×? Each workflow waits for a server's next poll (up to 0.1 s) and costs a
-# few database writes; with jobs of 0.02–0.3 s that overhead is a large share. Bigger
-# jobs (or faster polling, at a CPU price) get closer to 2×.
+# The speed-up printed above is something to read, not to check: in ten runs on a busy
+# 2-core machine it was 1.16–1.40× (`benchmarks/README.md`), too close to 1 for a
+# batch this small to prove anything about speed. Why not 2×? Each workflow waits for a
+# server's next poll (up to 0.1 s) and costs a few database writes; with jobs of
+# 0.02–0.3 s that overhead is a large share. Notebook 09 measures throughput properly,
+# with bigger jobs and more of them.
 
 # %%
 from collections import Counter
@@ -218,7 +221,7 @@ assert all(r["fib(n)"] == fib_iterative(r["n"]) for r in completed)
 work_per_executor = Counter(row["executor_id"] for row in step_rows)
 print(dict(work_per_executor))
 assert set(work_per_executor) == {"server-1", "server-2"}
-assert wall < busy
+assert fc.max_concurrency(fc.workflow_spans(step_rows)) == 2
 
 # %% [markdown]
 # ## What ran where: a summary and `list_workflows`

@@ -301,15 +301,25 @@ print("executions per step:", dict(sorted(runs_per_step(looping.workflow_id).ite
 print(gave_up_line[gave_up_line.index("DBOS Error"):])
 
 # %% [markdown]
+# How the three numbers above fit together: `recovery_attempts` counts every start of
+# the workflow, the first one included — 1 (the first run) + 3 (one per restart) = 4.
+# DBOS lets a workflow start `max_recovery_attempts` + 1 times (the first run and two
+# recoveries; its message's "maximum of 2" counts the recoveries). The third restart
+# makes the fourth start, one too many: DBOS marks the workflow
+# `MAX_RECOVERY_ATTEMPTS_EXCEEDED` without running it, and that server stays up.
+#
 # **Check:** step 5 ran 1 + 2 = 3 times (the first run and two recoveries), steps 2–4
-# once (checkpointed), nothing after 5; the third restart found the budget used up,
-# and that server is still alive. Waiting on the workflow raises.
+# once (checkpointed), nothing after 5; 3 restarts, `recovery_attempts` 4 and the
+# message's maximum of 2, as above; the last server is still alive. Waiting on the
+# workflow raises.
 
 # %%
 looping_runs = runs_per_step(looping.workflow_id)
 assert looping_status.status == "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
 assert looping_runs == Counter({2: 1, 3: 1, 4: 1, 5: 1 + CRASH_LOOP_MAX_RECOVERY_ATTEMPTS})
 assert restarts == CRASH_LOOP_MAX_RECOVERY_ATTEMPTS + 1 and server.alive
+assert looping_status.recovery_attempts == 1 + restarts
+assert f"maximum of {CRASH_LOOP_MAX_RECOVERY_ATTEMPTS} " in gave_up_line
 try:
     await looping.get_result(polling_interval_sec=0.01)
     raise AssertionError("get_result should have raised")

@@ -104,8 +104,8 @@ assert probe(health.port, method="POST").status == 405
 # %% [markdown]
 # ## Probe latency while the worker computes
 #
-# Now the worker computes `fib(34)` recursively — about a second of pure Python CPU
-# work in one step. Meanwhile this notebook probes **both** endpoints every 20 ms and
+# Now the worker computes `fib(N)` recursively, with `N` chosen so that it takes about a
+# second of pure Python CPU work on this machine (printed below), in one step. Meanwhile this notebook probes **both** endpoints every 20 ms and
 # records how long each answer takes.
 #
 # What to expect: CPython runs one thread at a time per process, holding the
@@ -200,29 +200,35 @@ for ax in (left, right):
 
 # %% [markdown]
 # **Check:** while the worker computes, the separate health process answers many times
-# faster than the worker's own endpoint (median); at rest both are fast, so the slowdown
-# comes from the computation, not from the endpoint.
+# faster than the worker's own endpoint (median). Both run on the same machine at the
+# same moment, so what slows the worker's endpoint is its own process computing. Ten
+# runs gave 6.4–15× on a busy 2-core machine and 6.7–19× with every core kept busy by
+# other processes (`benchmarks/README.md`); the check asks for more than 3×.
 
 # %%
 busy_inside, busy_separate = (summary(ms(busy, w, step))[0] for w in ENDPOINTS)
 idle_inside = summary(ms(idle, "in the worker"))[0]
 print(f"median while computing: in the worker {busy_inside:.1f} ms, "
       f"separate process {busy_separate:.2f} ms ({busy_inside / busy_separate:.0f}x)")
+print(f"in the worker, at rest: {idle_inside:.1f} ms ({busy_inside / idle_inside:.0f}x faster "
+      "than while computing)")
 assert len(ms(busy, "separate process", step)) >= 10  # enough probes during the step
 assert all(r["status"] == 200 for r in idle + busy)
 if usable_cores() >= 2:  # with one core the separate process waits for the CPU as well
     assert busy_inside > 3 * busy_separate
-assert busy_inside > 2 * idle_inside
 
 
 # %% [markdown]
 # Each answer from inside the worker needs the lock several times (to accept the
 # connection, read the request, write the answer), and each time it waits about one
 # switch interval for the computing thread to let go: a few multiples of 5 ms, more at
-# the tail. An endpoint that looks fine in a quick test at rest is an order of magnitude
-# slower under load — and a probe with a short timeout would report a busy, perfectly
-# healthy worker as down. Worse, it can only ever say "I am alive": a dead worker
-# answers nothing at all. Those are the two reasons for the split.
+# the tail. An endpoint that looks fine in a quick test at rest is many times slower
+# while its own process computes (11–15× in ten runs on a busy 2-core machine; when
+# other programs keep every core busy, its answers at rest slow down too, and the ratio
+# fell to 2.3× in one of ten such runs, `benchmarks/README.md`) — and a probe with a
+# short timeout would report a busy, perfectly healthy worker as down. Worse, it can
+# only ever say "I am alive": a dead worker answers nothing at all. Those are the two
+# reasons for the split.
 
 # %% [markdown]
 # ## Kill the worker
@@ -253,6 +259,10 @@ with ThreadPoolExecutor(1) as pool:
     old_pid = worker.pid
     killed_at = time.time()
     os.kill(old_pid, signal.SIGKILL)  # what `kill -9` does
+    # The signal takes effect when the worker next gets a CPU: on a busy machine a
+    # moment later, and probes sent meanwhile rightly find it alive.
+    wait_for(lambda: pid_gone(old_pid), 5, "the killed worker to die")
+    died_at = time.time()
     reported_dead = wait_for(
         lambda: (a := health.probe()).worker.get("pid") == old_pid and not a.worker["alive"] and a,
         5, "the health process to see the worker die",
@@ -307,7 +317,7 @@ print(f"kill → new worker ready: {ready_again - killed_at:.2f} s; "
 
 # %% [markdown]
 # **Check:** the health process answered every probe and stayed the same process; after
-# the kill it reported the old worker dead (and never healthy again); the old worker was
+# the worker died it reported it dead (and never healthy again); the old worker was
 # reaped (no zombie left); the supervisor restarted it once, with the same executor id;
 # the workflow completed with the right result, and no step that had finished before
 # the kill ran again (only the one in flight may have).
@@ -318,7 +328,7 @@ from collections import Counter
 
 assert all(a.status in (200, 503) and a.body["pid"] == health.pid for a in answers)
 assert reported_dead.status == 503 and reported_dead.worker["state"] in ("zombie", "gone")
-assert not any(a.healthy and a.worker["pid"] == old_pid for a in answers if a.at > killed_at)
+assert not any(a.healthy and a.worker["pid"] == old_pid for a in answers if a.at > died_at)
 assert pid_gone(old_pid, reaped=True)
 assert supervisor.restarts == 1 and supervisor.crashes[-1].code == -signal.SIGKILL
 assert answers[-1].worker["pid"] == worker.pid != old_pid

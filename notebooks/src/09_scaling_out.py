@@ -17,20 +17,20 @@
 # Before timing DBOS servers we time the same jobs with Python's
 # `concurrent.futures.ProcessPoolExecutor`: plain processes, no database, no queue. That
 # is the practical limit of this machine for CPU-bound work (set by the CPUs this
-# process may use), and every server figure below is compared to it. Each job is a recursive `fib(n)` sized to take about 0.15 s.
+# process may use), and every server figure below is compared to it. Each job is a
+# recursive `fib(n)` sized to take about 0.25 s, eight of them: 2 s of work for one
+# process. The pool with k processes is timed right before the k servers, so a change in
+# the machine's speed (another program starting) tilts both alike.
 
 # %%
 from fiblab.machine import n_for_seconds, pool_seconds, usable_cores
 
 cores = usable_cores()  # logical CPUs this process may run on (affinity included)
-n = n_for_seconds(0.15)  # time fib(25) here, scale by the golden ratio per step of n
+n = n_for_seconds(0.25)  # time fib(25) here, scale by the golden ratio per step of n
 jobs = [n] * 8
 
 server_counts = [1, 2, 4]
-pool = {k: pool_seconds(jobs, k) for k in server_counts}
 print(f"{cores} cores; {len(jobs)} jobs of fib({n})")
-for k, seconds in pool.items():
-    print(f"ProcessPoolExecutor({k}): {seconds:.2f} s")
 
 # %% [markdown]
 # ## 1, 2 and 4 servers on one queue
@@ -78,14 +78,19 @@ def servers_seconds(lab, k):
 
 
 sqlite_lab = Lab("09_scaling_sqlite", sqlite=True)
-on_sqlite = {k: servers_seconds(sqlite_lab, k) for k in server_counts}
+pool, on_sqlite = {}, {}
 for k in server_counts:
+    pool[k] = pool_seconds(jobs, k)  # ProcessPoolExecutor(k), just before the k servers
+    on_sqlite[k] = servers_seconds(sqlite_lab, k)
     print(f"{k} server(s): {on_sqlite[k]:.2f} s   (pool of {k}: {pool[k]:.2f} s)")
 
 # %% [markdown]
 # We compare everything with **one plain process** (`pool[1]`): a value of 2 means
-# "twice the throughput of one plain process". The pool shows the best this machine
-# gives; more servers than CPUs cannot help CPU-bound work.
+# "twice the throughput of one plain process". The black marks show what the pool with
+# as many processes gets: the best this machine gives. More processes than CPUs cannot
+# add CPU: four servers on two CPUs take turns. They can fill the gaps a server leaves
+# between jobs (a poll, a checkpoint write), so four may come out a little ahead of
+# two, but not beyond what the CPUs can do.
 
 # %%
 from fiblab import plots
@@ -100,21 +105,22 @@ ax.plot(range(len(server_counts)), list(pool_x.values()), "k_", markersize=40,
 ax.legend();
 
 # %% [markdown]
-# **Check:** on a machine with at least two CPUs, two servers beat one clearly (at least
-# 1.25 times the throughput: servers that took turns would give about 1.0, and the pool
-# above shows what two processes can gain here — the margin leaves room for a busy
-# laptop); no
-# number of servers does better than the pool with as many processes could on these
-# CPUs (within measurement noise); every result was right (checked inside
+# **To read, not to check:** how close the servers come to the pool. With repeated
+# trials, `benchmarks/run.py` measured two servers at about 0.8 of what two plain
+# processes get (`benchmarks/README.md`, section 1). In a single run on a shared machine
+# these ratios move a lot, because other programs take CPU at one moment and not the
+# next: in ten runs on a busy 2-core machine, two plain processes gave 0.78–2.1× one,
+# and the servers' throughput relative to the pool with as many processes ranged over
+# 0.62–1.30 (0.73–2.1 with every core kept busy by other programs: Linux can share CPU
+# out per session, and each server runs in a session of its own). That is too wide for
+# a check that means something. What is checked: every result was right (inside
 # `servers_seconds`).
 
 # %%
+share = {k: pool[k] / on_sqlite[k] for k in server_counts}  # servers' share of the pool
 print("servers:", {k: round(v, 2) for k, v in servers_x.items()})
 print("pool:   ", {k: round(v, 2) for k, v in pool_x.items()})
-if cores >= 2:
-    assert on_sqlite[1] / on_sqlite[2] > 1.25
-for k in server_counts:
-    assert servers_x[k] <= min(k, cores) * 1.2
+print("servers / pool with as many processes:", {k: round(v, 2) for k, v in share.items()})
 
 # %% [markdown]
 # ## The same on PostgreSQL
@@ -135,8 +141,8 @@ for k in server_counts:
 # then `make lab` in that terminal; `python -m fiblab.localpg stop` removes it again.
 #
 # On one machine the PostgreSQL server's processes share the CPUs with the servers (and
-# answer every poll), so expect less speed-up than on SQLite; the check only asks that
-# two servers beat one. Across machines the database has CPUs of its own.
+# answer every poll), so expect less speed-up than on SQLite (printed, not checked, for
+# the reason given above). Across machines the database has CPUs of its own.
 
 # %%
 import os
@@ -149,8 +155,6 @@ if config.is_postgres(postgres_url or "sqlite:///"):
     on_postgres = {k: servers_seconds(pg_lab, k) for k in (1, 2)}
     for k, seconds in on_postgres.items():
         print(f"PostgreSQL, {k} server(s): {seconds:.2f} s   (SQLite: {on_sqlite[k]:.2f} s)")
-    if cores >= 2:
-        assert on_postgres[1] / on_postgres[2] > 1.1
     pg_lab.close()
 else:
     print("No PostgreSQL URL in FIBLAB_DATABASE_URL: skipping this part (see above).")
@@ -182,7 +186,9 @@ for interval in intervals:
         fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 1))
         trips.append(time.perf_counter() - started)
     latency[interval] = statistics.median(trips)
-    idle_cpu[interval] = server.cpu_percent(0.8)
+    # CPU time is counted in clock ticks (10 ms on Linux): sample long enough to span
+    # several polls and several ticks, or a slow-polling server shows 0 %.
+    idle_cpu[interval] = server.cpu_percent(max(1.5, 2.5 * interval))
     print(f"poll every {interval:4.2f} s: round trip {latency[interval] * 1000:6.0f} ms, "
           f"idle CPU {idle_cpu[interval]:5.1f}% of a core")
 
@@ -200,14 +206,21 @@ right.set_ylabel("idle CPU (% of a core)", color="tab:red")
 left.set_title("Polling: latency against idle CPU");
 
 # %% [markdown]
-# **Check:** above about 0.1 s, a longer interval means a slower round trip (below
-# that, the fixed costs of a round trip set a floor of a few tens of milliseconds), and
-# a cheaper idle server.
+# **Check:** above about 0.1 s, a longer interval means a slower round trip; from 0.1 s
+# down it hardly changes (on a busy 2-core machine 0.02 s and 0.1 s gave about the same,
+# 80–130 ms): the fixed costs of a round trip — database writes and reads on both
+# sides, the client's own polling — set a floor. A longer interval also means a cheaper
+# idle server, and only polling much faster than fiblab's 0.1 s costs a lot more.
 # fiblab's default, 0.1 s, sits where both are modest: round trips around a tenth of a
-# second for a few percent of a core.
+# second for a few percent of a core. In ten runs on a busy 2-core machine: 1.0 s took
+# 7.9–9.5× as long as 0.1 s (3.9× at worst with four programs per core, so the check
+# asks for 2×), and an idle server polling every 0.02 s used 7.5–14 % of a
+# core against 1.2–2.0 % at 1.0 s (`benchmarks/README.md`). The idle figures are
+# counted in clock ticks, so the small ones are rough (one tick is 0.4–0.7 % here).
 
 # %%
-assert latency[1.0] > 4 * latency[0.1]
+assert latency[1.0] > 2 * latency[0.1]
+assert idle_cpu[1.0] > 0  # the sample was long enough to see a slow-polling server at all
 assert idle_cpu[0.02] > 2 * idle_cpu[1.0]
 exit_code = server.stop()
 
@@ -259,9 +272,12 @@ exit_code = server.stop()
 # Your code here
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
+pool[3] = pool_seconds(jobs, 3)  # just before the servers, as above
 three = servers_seconds(sqlite_lab, 3)
-print(f"3 servers: {three:.2f} s; 2 servers: {on_sqlite[2]:.2f} s; pool(3): {pool_seconds(jobs, 3):.2f} s")
-assert pool[1] / three <= min(3, cores) * 1.2
+print(f"3 servers: {three:.2f} s; 2 servers: {on_sqlite[2]:.2f} s; pool(3): {pool[3]:.2f} s")
+# With more servers than CPUs there is no more CPU to share: on 2 CPUs, 3 servers may
+# gain a little over 2 by filling each other's gaps, but not beyond the pool. A single
+# run on a busy machine can show either order; run it twice and compare.
 
 # %% [markdown]
 # ## Summary
