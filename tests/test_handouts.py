@@ -85,13 +85,11 @@ def source(stem: str) -> nbformat.NotebookNode:
 
 
 def solution_lines(nb: nbformat.NotebookNode) -> list[str]:
-    """Lines of solution cells that occur in no other cell: they must not reach students."""
-    other = {
-        line.strip()
-        for cell in nb.cells
-        if "solution" not in cell.metadata.get("tags", [])
-        for line in cell.source.splitlines()
-    }
+    """Lines of solution cells that no other cell shows (the task's text may quote a line
+    of the answer, e.g. a skeleton): they must not reach students."""
+    other = "\n".join(
+        cell.source for cell in nb.cells if "solution" not in cell.metadata.get("tags", [])
+    )
     lines = []
     for cell in nb.cells:
         if "solution" in cell.metadata.get("tags", []):
