@@ -20,7 +20,9 @@ from fiblab.lab import Lab
 REPO = Path(__file__).resolve().parent.parent
 # Everything fiblab starts during the tests (notebook kernels included, which inherit this
 # environment) keeps its scratch folder here, away from a learner's notebooks/scratch.
-SCRATCH_ROOT = REPO / "tests" / "scratch"
+# Under pytest-xdist each worker has a root of its own, so that its checks for processes
+# left running see only its own; the controller's root holds them all.
+SCRATCH_ROOT = REPO / "tests" / "scratch" / os.environ.get("PYTEST_XDIST_WORKER", "")
 os.environ[config.SCRATCH_ROOT_ENV] = str(SCRATCH_ROOT)
 # Executed notebooks the notebook tier leaves for the handouts test (git-ignored).
 EXECUTED = REPO / "tests" / "artifacts" / "executed"
