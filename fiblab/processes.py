@@ -394,7 +394,8 @@ def cpu_percents(processes: Sequence[ManagedProcess], seconds: float = 1.0) -> l
     before, started = [sum(proc.cpu_times()[:2]) for proc in procs], time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
-    return [100 * (sum(proc.cpu_times()[:2]) - cpu) / elapsed for proc, cpu in zip(procs, before)]
+    after = [sum(proc.cpu_times()[:2]) for proc in procs]
+    return [100 * (end - start) / elapsed for start, end in zip(before, after, strict=True)]
 
 
 def live_processes() -> list[ManagedProcess]:
