@@ -105,9 +105,11 @@ pool_x = {k: pool[1] / pool[k] for k in server_counts}
 ax = plots.plot_bars([f"{k} server(s)" for k in server_counts], list(servers_x.values()),
                      "throughput vs one plain process",
                      f"{len(jobs)} x fib({n}) on {cores} CPUs (SQLite)")
-ax.plot(range(len(server_counts)), list(pool_x.values()), "k_", markersize=40,
-        label="ProcessPoolExecutor");
-ax.legend();
+ax.hlines(list(pool_x.values()), [i - 0.4 for i in range(len(server_counts))],
+          [i + 0.4 for i in range(len(server_counts))], colors="black",
+          label="ProcessPoolExecutor, as many processes")
+ax.set_ylim(0, max([*servers_x.values(), *pool_x.values()]) * 1.3)  # room for the legend
+ax.legend(loc="upper left", fontsize=8);
 
 # %% [markdown]
 # **To read, not to check:** how close the servers come to the pool. With repeated
