@@ -32,6 +32,11 @@ QUEUE_POLLING_INTERVAL_SEC = 0.1
 #: How often a result handle checks the database, seconds (DBOS's default: 1.0 s).
 RESULT_POLLING_INTERVAL_SEC = 0.01
 
+#: How often DBOS's notification thread wakes on SQLite, seconds (DBOS's default: 1.0 s).
+#: ``DBOS.destroy`` waits for that thread, so the default adds up to a second to every
+#: stop; a wake-up with nothing to check costs no database query.
+NOTIFICATION_POLLING_INTERVAL_SEC = 0.1
+
 #: Logger of the workflows' "started"/"finished" lines; a server prints it, a kernel not.
 WORKFLOW_LOGGER = "fiblab.workflows"
 

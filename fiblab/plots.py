@@ -106,7 +106,7 @@ def plot_bars(
     """A labelled bar chart, each bar annotated with its value."""
     ax = _axes(ax, (6, 3.2))
     bars = ax.bar(labels, values, color=plt.rcParams["axes.prop_cycle"].by_key()["color"])
-    ax.bar_label(bars, fmt="%.3g")
+    ax.bar_label(bars, fmt="%.2f")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, axis="y", alpha=0.3)

@@ -194,12 +194,7 @@ class ManagedProcess:
 
     def cpu_percent(self, seconds: float = 1.0) -> float:
         """This process's CPU use over the next ``seconds``, in % of one core."""
-        if self.process is None:
-            raise RuntimeError(f"{self.name} was never started")
-        proc = psutil.Process(self.process.pid)
-        before, started = sum(proc.cpu_times()[:2]), time.monotonic()
-        time.sleep(seconds)
-        return 100 * (sum(proc.cpu_times()[:2]) - before) / (time.monotonic() - started)
+        return cpu_percents([self], seconds)[0]
 
     def logs(self) -> str:
         """Everything this run of the process has written to its log."""
@@ -266,6 +261,7 @@ class ServerProcess(ManagedProcess):
         )
         self.executor_id = executor_id
         self.database_url = database_url
+        self.queue = queue
 
 
 class HealthProcess(ManagedProcess):
@@ -384,6 +380,22 @@ def start_servers(
         [ServerProcess(eid, database_url, scratch, **options) for eid in executor_ids]  # type: ignore[arg-type]
     )
     return group.start()
+
+
+def cpu_percents(processes: Sequence[ManagedProcess], seconds: float = 1.0) -> list[float]:
+    """Each process's CPU use over the same next ``seconds``, in % of one core.
+
+    CPU time is counted in clock ticks (10 ms on Linux): sample long enough that the
+    smallest use still spans a few ticks."""
+    never_started = [p.name for p in processes if p.process is None]
+    if never_started:
+        raise RuntimeError(f"never started: {', '.join(never_started)}")
+    procs = [psutil.Process(p.process.pid) for p in processes]  # type: ignore[union-attr]
+    before, started = [sum(proc.cpu_times()[:2]) for proc in procs], time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - started
+    after = [sum(proc.cpu_times()[:2]) for proc in procs]
+    return [100 * (end - start) / elapsed for start, end in zip(before, after, strict=True)]
 
 
 def live_processes() -> list[ManagedProcess]:

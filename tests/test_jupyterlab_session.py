@@ -42,8 +42,9 @@ from .conftest import REPO, SCRATCH_ROOT
 from .websocket_client import WebSocket
 
 NOTEBOOKS = REPO / "notebooks"
-# The notebook that starts servers from the kernel: what an interrupt or restart could break.
-NOTEBOOK = "03_servers.ipynb"
+# A notebook that starts servers from the kernel (what an interrupt or restart could break),
+# and one of the shorter ones: it runs twice here.
+NOTEBOOK = "04_client_handles.ipynb"
 CELL_TIMEOUT = 300
 # The Jupyter server's kernels (and so their servers) keep their scratch folders here,
 # apart from every other test's: the processes found under it are this session's.

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from fiblab import client as fc
-from fiblab.processes import ServerProcess, pid_gone
+from fiblab.processes import ServerGroup, ServerProcess, cpu_percents, pid_gone
 from fiblab.server import READY_PREFIX, build_parser
 from fiblab.waiting import wait_for
 
@@ -62,6 +62,16 @@ def test_ready_line_names_pid_and_parent(lab) -> None:
     assert f"pid={server.pid}" in line
     assert f"ppid={os.getpid()}" in line
     assert "executor_id=s1" in line
+
+
+def test_cpu_percents_samples_each_process_in_one_window(lab) -> None:
+    busy = lab.server("busy", queue="busy", polling_interval=0.01)
+    calm = lab.server("calm", queue="calm", polling_interval=1.0)
+    ServerGroup([busy, calm]).start()
+    busy_cpu, calm_cpu = cpu_percents([busy, calm], 2.0)
+    assert busy_cpu > 2 * calm_cpu  # ~100 polls against ~2 (about 20 % vs 2 % here)
+    with pytest.raises(RuntimeError, match="never started: idle"):
+        cpu_percents([lab.server("idle")], 0.1)
 
 
 @pytest.mark.parametrize("how", ["stop", "interrupt"])

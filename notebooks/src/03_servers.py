@@ -70,7 +70,9 @@ assert f"pid={server.pid} ppid={os.getpid()}" in server.logs()
 # production), a **pinned application version** (recovery looks for `PENDING` workflows
 # of the server's own version; DBOS's default version is a hash of the code, which
 # changes whenever the code does — notebook 05 shows the trap), and the server's own
-# **executor id**, from `--executor-id`.
+# **executor id**, from `--executor-id`. The last key is about speed: on SQLite a DBOS
+# thread looks for notifications every second by default, and `DBOS.destroy` waits for
+# that thread, so every stop would take up to a second longer.
 
 # %%
 from fiblab import app, lifecycle
@@ -148,8 +150,8 @@ assert status.app_version == config.APP_VERSION  # the pinned version, from the 
 # %% [markdown]
 # ## Three ways to stop a server
 #
-# We give the server a longer job — `fibonacci_steps_workflow(30, step_seconds=0.05)`,
-# 29 steps of 0.05 s — wait until a few steps have run, and then stop the server in the
+# We give the server a longer job — `fibonacci_steps_workflow(20, step_seconds=0.03)`,
+# 19 steps of 0.03 s — wait until a few steps have run, and then stop the server in the
 # middle of it, three times over:
 #
 # * **SIGINT** (Ctrl-C in a terminal) and **SIGTERM** (what `kill` and most process
@@ -167,7 +169,7 @@ import signal
 def stop_mid_workflow(how):
     """Start a long workflow on a fresh server-1, stop the server after 3 steps."""
     server = lab.start_server("server-1")
-    handle = lab.enqueue_steps(30, wait_steps=3, step_seconds=0.05)
+    handle = lab.enqueue_steps(20, wait_steps=3, step_seconds=0.03)
     exit_code = {"SIGINT": server.interrupt, "SIGTERM": server.stop, "SIGKILL": server.kill}[how]()
     status = handle.get_status()
     return {
@@ -184,17 +186,17 @@ table(outcomes, ["signal", "exit code", "workflow status", "steps recorded"])
 
 # %% [markdown]
 # **Check:** after SIGINT and SIGTERM the server exited 0 and the workflow finished:
-# `SUCCESS`, all 29 steps recorded. After SIGKILL the exit code is −9 and DBOS still
+# `SUCCESS`, all 19 steps recorded. After SIGKILL the exit code is −9 and DBOS still
 # says `PENDING` with only some steps recorded: nobody told the database anything.
 
 # %%
 graceful = [o for o in outcomes if o["signal"] != "SIGKILL"]
 killed = outcomes[-1]
 assert all(o["exit code"] == 0 and o["workflow status"] == "SUCCESS" for o in graceful)
-assert all(o["steps recorded"] == 29 for o in graceful)
+assert all(o["steps recorded"] == 19 for o in graceful)
 assert killed["exit code"] == -signal.SIGKILL
 # three steps had started; the one in flight when the kill came was never recorded
-assert killed["workflow status"] == "PENDING" and 2 <= killed["steps recorded"] < 29
+assert killed["workflow status"] == "PENDING" and 2 <= killed["steps recorded"] < 19
 
 # %% [markdown]
 # ## The killed workflow waits for its own executor id
@@ -247,10 +249,10 @@ print("steps that ran twice:", repeated)
 # %%
 from collections import Counter
 
-assert fc.wait_result(killed_handle) == (30, 832040)
+assert fc.wait_result(killed_handle) == (20, 6765)
 assert killed_handle.get_status().executor_id == "server-1"
 counts = Counter(e["step"] for e in runs)
-assert sorted(counts) == list(range(2, 31))  # every step ran ...
+assert sorted(counts) == list(range(2, 21))  # every step ran ...
 assert len(repeated) <= 1  # ... once, except at most the one in flight at the kill
 
 # %% [markdown]

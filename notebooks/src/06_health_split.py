@@ -183,7 +183,7 @@ table(figures)
 import matplotlib.pyplot as plt
 
 t0 = step["start"]
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained",
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained",
                                   gridspec_kw={"width_ratios": [2.3, 1]})
 left.axvspan(0, step["end"] - t0, color="0.92", label=f"fib({N}) computing")
 for where, marker in zip(ENDPOINTS, "o^"):
@@ -191,7 +191,7 @@ for where, marker in zip(ENDPOINTS, "o^"):
     left.plot([r["at"] - t0 for r in rows], [r["ms"] for r in rows], marker, ms=4, label=where)
 left.set(yscale="log", xlabel="seconds since the step started", ylabel="probe latency (ms)",
          title="GET /health while the worker computes")
-left.legend(fontsize=8, loc="upper right")
+left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3)  # below
 right.boxplot([ms(busy, where, step) for where in ENDPOINTS], showfliers=True)
 right.set_xticks([1, 2], list(ENDPOINTS))
 right.set(yscale="log", ylabel="ms", title="during the computation")

@@ -19,8 +19,7 @@
 # is the practical limit of this machine for CPU-bound work (set by the CPUs this
 # process may use), and every server figure below is compared to it. Each job is a
 # recursive `fib(n)` sized to take about 0.25 s, eight of them: 2 s of work for one
-# process. The pool with k processes is timed right before the k servers, so a change in
-# the machine's speed (another program starting) tilts both alike.
+# process. The pools with 1, 2 and 4 processes are timed first, before any server runs.
 
 # %%
 from fiblab.machine import n_for_seconds, pool_seconds, usable_cores
@@ -30,14 +29,17 @@ n = n_for_seconds(0.25)  # time fib(25) here, scale by the golden ratio per step
 jobs = [n] * 8
 
 server_counts = [1, 2, 4]
-print(f"{cores} cores; {len(jobs)} jobs of fib({n})")
+pool = {k: pool_seconds(jobs, k) for k in server_counts}  # ProcessPoolExecutor(k)
+print(f"{cores} cores; {len(jobs)} jobs of fib({n}); pool of 1, 2, 4 processes:",
+      ", ".join(f"{seconds:.2f} s" for seconds in pool.values()))
 
 # %% [markdown]
 # ## 1, 2 and 4 servers on one queue
 #
-# Now the same eight jobs through `my_queue`, served by 1, 2 and 4 fiblab servers that
-# each compute one job at a time. The timer starts at the first enqueue and stops at the
-# last result; the servers are started (and ready) before it. We run this on the
+# Now the same eight jobs through `my_queue`, served by 1, then 2, then 4 fiblab servers
+# that each compute one job at a time: we start one server, time the jobs, add a second,
+# time them again, add two more. The timer starts at the first enqueue and stops at the
+# last result; the new servers are started (and ready) before it. We run this on the
 # embedded SQLite database first.
 #
 # One detail matters for CPU-bound jobs: a server with `worker_concurrency=1` asks for
@@ -63,25 +65,28 @@ from fiblab.fib import fib_recursive
 from fiblab.lab import Lab
 
 
-def servers_seconds(lab, k):
-    """Start k servers, run the jobs through the queue, stop the servers; return the time."""
-    group = lab.start_servers([f"server-{i + 1}" for i in range(k)],
-                              extra_args=["--prefetch", "1"])
-    fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 1))  # warm: first dequeue
+def add_servers(lab, servers, k):
+    """Start servers until k run (server-1 … server-k, each with --prefetch 1)."""
+    names = [f"server-{i + 1}" for i in range(len(servers), k)]
+    servers.extend(lab.start_servers(names, extra_args=["--prefetch", "1"]))
+
+
+def jobs_seconds(lab):
+    """Run the jobs through the queue on the servers running now; return the time."""
+    fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 1))  # warm: a first dequeue
     started = time.perf_counter()
     handles = fc.enqueue_many(lab.client, jobs)
     results = dict(fc.results_as_completed(lab.client, handles))
     seconds = time.perf_counter() - started
-    group.stop()
     assert all(r[:2] == (n, fib_recursive(n)) for r in results.values()), results
     return seconds
 
 
 sqlite_lab = Lab("09_scaling_sqlite", sqlite=True)
-pool, on_sqlite = {}, {}
+sqlite_servers, on_sqlite = [], {}
 for k in server_counts:
-    pool[k] = pool_seconds(jobs, k)  # ProcessPoolExecutor(k), just before the k servers
-    on_sqlite[k] = servers_seconds(sqlite_lab, k)
+    add_servers(sqlite_lab, sqlite_servers, k)
+    on_sqlite[k] = jobs_seconds(sqlite_lab)
     print(f"{k} server(s): {on_sqlite[k]:.2f} s   (pool of {k}: {pool[k]:.2f} s)")
 
 # %% [markdown]
@@ -100,9 +105,11 @@ pool_x = {k: pool[1] / pool[k] for k in server_counts}
 ax = plots.plot_bars([f"{k} server(s)" for k in server_counts], list(servers_x.values()),
                      "throughput vs one plain process",
                      f"{len(jobs)} x fib({n}) on {cores} CPUs (SQLite)")
-ax.plot(range(len(server_counts)), list(pool_x.values()), "k_", markersize=40,
-        label="ProcessPoolExecutor");
-ax.legend();
+ax.hlines(list(pool_x.values()), [i - 0.4 for i in range(len(server_counts))],
+          [i + 0.4 for i in range(len(server_counts))], colors="black",
+          label="ProcessPoolExecutor, as many processes")
+ax.set_ylim(0, max([*servers_x.values(), *pool_x.values()]) * 1.3)  # room for the legend
+ax.legend(loc="upper left", fontsize=8);
 
 # %% [markdown]
 # **To read, not to check:** how close the servers come to the pool. With repeated
@@ -114,7 +121,7 @@ ax.legend();
 # 0.62–1.30 (0.73–2.1 with every core kept busy by other programs: Linux can share CPU
 # out per session, and each server runs in a session of its own). That is too wide for
 # a check that means something. What is checked: every result was right (inside
-# `servers_seconds`).
+# `jobs_seconds`).
 
 # %%
 share = {k: pool[k] / on_sqlite[k] for k in server_counts}  # servers' share of the pool
@@ -151,8 +158,10 @@ from fiblab import config
 
 postgres_url = os.environ.get(config.DATABASE_URL_ENV, "")
 if config.is_postgres(postgres_url or "sqlite:///"):
-    pg_lab = Lab("09_scaling_pg")
-    on_postgres = {k: servers_seconds(pg_lab, k) for k in (1, 2)}
+    pg_lab, pg_servers, on_postgres = Lab("09_scaling_pg"), [], {}
+    for k in (1, 2):
+        add_servers(pg_lab, pg_servers, k)
+        on_postgres[k] = jobs_seconds(pg_lab)
     for k, seconds in on_postgres.items():
         print(f"PostgreSQL, {k} server(s): {seconds:.2f} s   (SQLite: {on_sqlite[k]:.2f} s)")
     pg_lab.close()
@@ -163,41 +172,46 @@ else:
 # ## The polling trade-off
 #
 # A server learns about new work only when it polls. Polling often makes small jobs
-# fast, but every poll is a database query, paid even when the queue is empty. The queue
-# settings live in the database and every server re-reads them before each poll, so we
-# can change the interval of a running server and measure both sides: the round trip of
-# a tiny job, and the CPU an idle server burns.
+# fast, but every poll is a database query, paid even when the queue is empty. We start
+# four servers, each on a queue of its own polled every 0.02, 0.1, 0.3 and 1.0 s (DBOS's
+# default), and measure both sides: the CPU each one burns while idle (all four over the
+# same 2.5 seconds), then the round trip of a tiny job through each queue.
 
 # %%
 import statistics
 
+from fiblab.processes import ServerGroup, cpu_percents
+
+ServerGroup(sqlite_servers).stop()  # the scaling servers are done
 lab = Lab("09_polling", sqlite=True)
-server = lab.start_server("server-1")
 intervals = [0.02, 0.1, 0.3, 1.0]
-latency, idle_cpu = {}, {}
-for interval in intervals:
-    await lab.client.register_queue_async(
-        config.QUEUE_NAME, worker_concurrency=1, polling_interval_sec=interval
-    )
-    fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 1))  # the new interval is in force
+pollers = {i: lab.server(f"poller-{round(i * 1000)}ms", queue=f"poll-{round(i * 1000)}ms",
+                         polling_interval=i) for i in intervals}
+ServerGroup(list(pollers.values())).start()
+# CPU time is counted in clock ticks (10 ms on Linux): 2.5 s span several polls and
+# several ticks even at 1 s polling, where a short sample would show 0 %.
+idle_cpu = dict(zip(intervals, cpu_percents(list(pollers.values()), 2.5)))
+latency = {}
+for interval, server in pollers.items():
     trips = []
     for _ in range(3 if interval < 0.3 else 2):
         started = time.perf_counter()
-        fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 1))
+        fc.wait_result(lab.client.enqueue(fc.enqueue_options(queue=server.queue), 1))
         trips.append(time.perf_counter() - started)
     latency[interval] = statistics.median(trips)
-    # CPU time is counted in clock ticks (10 ms on Linux): sample long enough to span
-    # several polls and several ticks, or a slow-polling server shows 0 %.
-    idle_cpu[interval] = server.cpu_percent(max(1.5, 2.5 * interval))
     print(f"poll every {interval:4.2f} s: round trip {latency[interval] * 1000:6.0f} ms, "
           f"idle CPU {idle_cpu[interval]:5.1f}% of a core")
 
 # %%
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FixedLocator, NullLocator
 
 fig, left = plt.subplots(figsize=(7, 3.5), layout="constrained")
 left.plot(intervals, [latency[i] * 1000 for i in intervals], "o-", color="tab:blue")
 left.set_xscale("log")
+left.xaxis.set_major_locator(FixedLocator(intervals))  # ticks at the measured intervals
+left.xaxis.set_minor_locator(NullLocator())
+left.set_xticklabels([f"{i:g}" for i in intervals])
 left.set_xlabel("queue polling interval (s)")
 left.set_ylabel("round trip (ms)", color="tab:blue")
 right = left.twinx()
@@ -216,13 +230,12 @@ left.set_title("Polling: latency against idle CPU");
 # 7.9–9.5× as long as 0.1 s (3.9× at worst with four programs per core, so the check
 # asks for 2×), and an idle server polling every 0.02 s used 7.5–14 % of a
 # core against 1.2–2.0 % at 1.0 s (`benchmarks/README.md`). The idle figures are
-# counted in clock ticks, so the small ones are rough (one tick is 0.4–0.7 % here).
+# counted in clock ticks, so the small ones are rough (one tick is 0.4 % of 2.5 s).
 
 # %%
 assert latency[1.0] > 2 * latency[0.1]
 assert idle_cpu[1.0] > 0  # the sample was long enough to see a slow-polling server at all
 assert idle_cpu[0.02] > 2 * idle_cpu[1.0]
-exit_code = server.stop()
 
 # %% [markdown]
 # ## Servers on other machines
@@ -265,19 +278,33 @@ exit_code = server.stop()
 # %% [markdown]
 # ## Exercise
 #
-# With `sqlite_lab`, run `servers_seconds` for 3 servers. Before you run it: on this
-# machine, will 3 servers beat 2? Compare with `pool_seconds(jobs, 3)`.
+# A queue's settings live in the system database, and a running server re-reads them
+# before each poll. Make the busiest idle server, `pollers[0.02]`, poll only once a
+# second **without restarting it**: register its queue (`pollers[0.02].queue`) again
+# from the client with `lab.client.register_queue_async(...)`, keeping
+# `worker_concurrency=1`. Then measure its idle CPU over 2 seconds into `slowed_cpu`
+# (`pollers[0.02].cpu_percent(2.0)`).
+#
+# (A *shorter* interval takes effect gradually: DBOS's queue thread shortens its wait
+# by 10 % per poll until it reaches the new one — read `queue_worker_thread` in
+# `dbos/_queue.py`. A longer one applies at the next poll.)
 
 # %%
 # Your code here
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-pool[3] = pool_seconds(jobs, 3)  # just before the servers, as above
-three = servers_seconds(sqlite_lab, 3)
-print(f"3 servers: {three:.2f} s; 2 servers: {on_sqlite[2]:.2f} s; pool(3): {pool[3]:.2f} s")
-# With more servers than CPUs there is no more CPU to share: on 2 CPUs, 3 servers may
-# gain a little over 2 by filling each other's gaps, but not beyond the pool. A single
-# run on a busy machine can show either order; run it twice and compare.
+await lab.client.register_queue_async(
+    pollers[0.02].queue, worker_concurrency=1, polling_interval_sec=1.0
+)
+slowed_cpu = pollers[0.02].cpu_percent(2.0)
+
+# %% [markdown]
+# **Check:** the same process, still running, now idles at a fraction of what it used
+# at 0.02 s.
+
+# %%
+print(f"idle CPU at 0.02 s polling: {idle_cpu[0.02]:.1f}%; after the change: {slowed_cpu:.1f}%")
+assert pollers[0.02].alive and slowed_cpu < idle_cpu[0.02] / 2
 
 # %% [markdown]
 # ## Summary
