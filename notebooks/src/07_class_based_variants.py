@@ -36,13 +36,14 @@ MEMO = "fiblab.variants.memo_instance"
 # %% [markdown]
 # ## 1 · A memoising calculator instance
 #
-# The natural object-oriented design: a calculator object remembers every Fibonacci
-# number it has computed in `self.memo`, and each step adds the two previous ones from
-# that memo. DBOS needs to find the object again when it recovers a workflow, so the
-# class derives from `DBOSConfiguredInstance`, and the server module creates the
-# instance under a fixed name when it is imported:
-# `calculator = MemoCalculator("memo-calculator")`. The step may be retried, a few
-# times and quickly (`RETRIES`), as a step calling a flaky service would be.
+# The natural object-oriented design, and the one the original `server3.py` and `ex1.py`
+# used: a calculator object remembers every Fibonacci number it has computed in
+# `self.memo`, and each step adds the two previous ones from that memo. DBOS needs to
+# find the object again when it recovers a workflow, so the class derives from
+# `DBOSConfiguredInstance`, and the server module creates the instance under a fixed
+# name when it is imported: `calculator = MemoCalculator("memo-calculator")`. The step
+# may be retried, a few times and quickly (`RETRIES`), as a step calling a flaky
+# service would be.
 
 # %%
 print("RETRIES =", memo_instance.RETRIES)
