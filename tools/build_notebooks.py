@@ -255,9 +255,8 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
 )
 
 
-def original_map(entries: list[Entry]) -> str:
+def original_map() -> str:
     """00_index's map of the original: each file, the sections that retell it, its flaw."""
-    numbers = {e.stem: e.title.split(" · ")[0] for e in entries}
     lines = [
         "## The original experiment, file by file",
         "",
@@ -269,12 +268,8 @@ def original_map(entries: list[Entry]) -> str:
         "| --- | --- | --- |",
     ]
     for row in ORIGINAL_MAP:
-        by_notebook: dict[str, list[str]] = {}
-        for stem, heading in row.sections:
-            by_notebook.setdefault(stem, []).append(heading)
         where = "<br>".join(
-            f"[{numbers.get(stem, stem[:2])}]({stem}.ipynb) " + "; ".join(f"§ {h}" for h in hs)
-            for stem, hs in by_notebook.items()
+            f"[{stem[:2]}]({stem}.ipynb) § {heading}" for stem, heading in row.sections
         )
         lines.append(f"| `{row.original}` | {where} | {row.flaw} |")
     return "\n".join(lines)
@@ -296,7 +291,7 @@ def index_notebook(entries: list[Entry]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
     nb.cells.append(nbformat.v4.new_markdown_cell("\n".join(lines), id="index"))
-    nb.cells.append(nbformat.v4.new_markdown_cell(original_map(entries), id="original"))
+    nb.cells.append(nbformat.v4.new_markdown_cell(original_map(), id="original"))
     return nb
 
 
