@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -145,3 +146,66 @@ def test_from_ipynb_carries_the_edit_into_the_source(series: Path) -> None:
     cells = nbformat.read(notebook, as_version=4).cells
     assert "# an edit made in JupyterLab" in [c.source for c in cells]
     assert cells[0].id == "nav-top" and all(c.get("outputs", []) == [] for c in cells)
+
+
+# --- 00_index's map of the original experiment -------------------------------------------
+
+#: The original's files (its exp9 folder and screenshot), written down here: CI has only
+#: this repository, not the original.
+ORIGINAL_FILES = {
+    "server.py",
+    "server2.py",
+    "server3.py",
+    "client.py",
+    *(f"ex{i}.py" for i in range(1, 6)),
+    "exp9-screenshot.png",
+}
+
+
+def sections(stem: str) -> dict[str, str]:
+    """A notebook source's headings, each with its text (cells of any kind) up to the next
+    heading of the same or a higher level."""
+    nb = build.parse((REPO / "notebooks" / "src" / f"{stem}.py").read_text(), f"{stem}.py")
+    found: dict[str, str] = {}
+    open_: list[tuple[int, str]] = []  # (level, heading) of the sections still open
+    for cell in nb.cells:
+        for line in cell.source.splitlines():
+            heading = re.match(r"^(#{1,6}) (.+)$", line) if cell.cell_type == "markdown" else None
+            if heading:
+                level = len(heading.group(1))
+                open_ = [(lv, h) for lv, h in open_ if lv < level] + [(level, heading.group(2))]
+                found.setdefault(heading.group(2).strip(), "")
+            for _level, name in open_:
+                found[name.strip()] += line + "\n"
+    return found
+
+
+def test_the_map_names_every_file_of_the_original_once() -> None:
+    named = [row.original for row in build.ORIGINAL_MAP]
+    assert sorted(named) == sorted(ORIGINAL_FILES)
+
+
+@pytest.mark.parametrize("row", build.ORIGINAL_MAP, ids=lambda row: row.original)
+def test_the_map_points_at_sections_that_exist(row) -> None:
+    assert row.sections and row.flaw
+    for stem, heading in row.sections:
+        assert (REPO / "notebooks" / f"{stem}.ipynb").is_file(), f"no notebook {stem}.ipynb"
+        assert heading in sections(stem), (
+            f"{row.original}: notebooks/src/{stem}.py has no heading {heading!r}; "
+            f"its headings: {list(sections(stem))}"
+        )
+    stem, heading = row.sections[0]
+    assert row.mention in sections(stem)[heading], (
+        f"{stem} § {heading!r} is named first for {row.original} but does not mention it"
+    )
+
+
+def test_the_index_shows_the_map_as_a_table() -> None:
+    index = build.notebooks()[REPO / "notebooks" / "00_index.ipynb"]
+    table = index.cells[-1].source.splitlines()
+    for row in build.ORIGINAL_MAP:
+        line = next(line for line in table if line.startswith(f"| `{row.original}` |"))
+        assert line.count("|") == 4, f"a '|' inside a cell breaks the table: {line}"
+        for stem, heading in row.sections:
+            assert f"]({stem}.ipynb)" in line and f"§ {heading}" in line
+        assert line.endswith(f"| {row.flaw} |")

@@ -130,6 +130,35 @@ def test_a_client_reaches_a_method_only_with_class_and_instance_names(lab) -> No
     assert misspelled.get_status().status == "CANCELLED"
 
 
+def test_static_and_class_methods_are_reachable_and_an_ordinary_instance_is_not(lab) -> None:
+    """The same memo server also serves fiblab.variants.method_kinds (notebook 07, §2)."""
+    lab.start_server("memo", module=MEMO)
+    classmethod_name = "FibTools.fib_classmethod"
+    handles = {
+        "static": lab.client.enqueue(fc.enqueue_options("FibTools.fib_static"), 12),
+        "class, name only": lab.client.enqueue(fc.enqueue_options(classmethod_name), 12),
+        "class": lab.client.enqueue(
+            fc.enqueue_options(classmethod_name, class_name="FibTools"), 12
+        ),
+        "ordinary": lab.client.enqueue(
+            fc.enqueue_options(
+                "OrdinaryCalculator.ordinary_fibonacci", class_name="OrdinaryCalculator"
+            ),
+            12,
+        ),
+    }
+    for handle in handles.values():
+        wait_for(lambda h=handle: fc.is_finished(h), 30, "the workflow to end")
+    status = {what: handle.get_status() for what, handle in handles.items()}
+    assert status["static"].output == (12, 144)
+    assert status["class"].output == ("FibTools", 144)
+    assert isinstance(status["class, name only"].error, TypeError)  # 12 became cls
+    assert status["ordinary"].status == "ERROR"
+    assert "type object 'OrdinaryCalculator' has no attribute 'memo'" in str(
+        status["ordinary"].error
+    )  # DBOS passed the class as self
+
+
 def test_plain_class_recovers_and_a_crash_loop_ends_in_max_recovery_attempts(lab) -> None:
     from fiblab.variants import plain_class as p
 

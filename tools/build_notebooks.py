@@ -15,7 +15,8 @@ A cell keeps only its tags and ``jupyter.source_hidden``; cell ids are ``cell-NN
 position, so a rebuild changes nothing that the source did not. Every notebook gets
 previous / index / next links at its top and bottom, and ``00_index.ipynb`` lists the
 series with each notebook's objectives and time estimate (read from the opening cell:
-``# NN · Title``, ``**You will be able to:** …``, ``**Time:** …``).
+``# NN · Title``, ``**You will be able to:** …``, ``**Time:** …``), then maps each file of
+the original experiment to the sections that retell it (``ORIGINAL_MAP``).
 
 Each built notebook records a fingerprint of its cells (``metadata.fiblab``). A notebook
 whose cells no longer match it was edited since the build (in JupyterLab, say): the
@@ -139,8 +140,144 @@ def navigation(entries: list[Entry], index: int) -> str:
     return " · ".join(parts)
 
 
+@dataclass(frozen=True)
+class Retelling:
+    """Where the series retells one file of the original experiment, and what that file
+    got wrong on DBOS 3.x (one short line, only what those sections show)."""
+
+    original: str  # a file of the original's exp9 folder, or its screenshot
+    sections: tuple[tuple[str, str], ...]  # (notebook stem, a heading of it), main one first
+    flaw: str
+
+    @property
+    def mention(self) -> str:
+        """What the main section's notebook calls the original file."""
+        return "screenshot" if self.original.endswith(".png") else self.original
+
+
+#: The original experiment (dbos_experiments/exp9, DBOS 1.7), file by file, in 00_index.
+ORIGINAL_MAP: tuple[Retelling, ...] = (
+    Retelling(
+        "server.py",
+        (
+            ("03_servers", "From DBOS 1.x to 3.4: the original's lines, today"),
+            ("03_servers", "The killed workflow waits for its own executor id"),
+            ("03_servers", "The original's shutdown: `DBOS.destroy()` with no timeout"),
+            (
+                "03_servers",
+                "Exercise: write your own server — the original `server.py`, on DBOS 3.4",
+            ),
+        ),
+        "refused by 3.4 (`database_url`, `Queue(…)`); a new random executor id per start, so "
+        "it never recovers its own workflow; `DBOS.destroy()` with no timeout loses the "
+        "running step's result",
+    ),
+    Retelling(
+        "server2.py",
+        (("06_health_split", "Three processes, three jobs"),),
+        "its health process, on a fixed port (8080), answers without looking at the worker",
+    ),
+    Retelling(
+        "server3.py",
+        (
+            ("06_health_split", "Three processes, three jobs"),
+            ("07_class_based_variants", "1 · A memoising calculator instance"),
+        ),
+        "its parent loop restarts nothing: when either child dies it terminates the other "
+        "and exits 1; its calculator's `self.memo` is not recovered after a crash",
+    ),
+    Retelling(
+        "client.py",
+        (
+            ("04_client_handles", "Setup: a client and one server"),
+            ("05_crash_and_recovery", "The application-version trap"),
+        ),
+        "its requests carry no `app_version`: once a process with other workflow code has "
+        "launched on the database, the servers leave them `ENQUEUED`",
+    ),
+    Retelling(
+        "exp9-screenshot.png",
+        (
+            ("04_client_handles", "Two servers, one queue: the original screenshot"),
+            ("03_servers", "From DBOS 1.x to 3.4: the original's lines, today"),
+        ),
+        "two servers with random executor ids and DBOS 1.7's admin server, which 3.4 no longer has",
+    ),
+    Retelling(
+        "ex1.py",
+        (("07_class_based_variants", "1 · A memoising calculator instance"),),
+        "state kept in `self.memo` is not recovered: replayed steps never refill it, and the "
+        "next step fails with `KeyError` on every retry",
+    ),
+    Retelling(
+        "ex2.py",
+        (
+            (
+                "07_class_based_variants",
+                "3 · A plain class created inside the workflow — and a program that "
+                "enqueues at every start",
+            ),
+            (
+                "05_crash_and_recovery",
+                "A step that crashes every time: `MAX_RECOVERY_ATTEMPTS_EXCEEDED`",
+            ),
+        ),
+        "`main()` enqueues a new workflow at every start, so each restart of its crash loop "
+        "adds one; a fixed workflow id stops that",
+    ),
+    Retelling(
+        "ex3.py",
+        (("07_class_based_variants", "4 · An object passed as a workflow argument"),),
+        "the object argument is pickled into the database, password in plain text, and the "
+        "workflow runs on a frozen copy",
+    ),
+    Retelling(
+        "ex4.py",
+        (
+            ("08_async_variants", "1 · Steps are matched by number"),
+            ("08_async_variants", "Exercise: fix `ex4.py` yourself"),
+        ),
+        "steps started in completion order (`asyncio.as_completed`): after a crash the "
+        "workflow ends `SUCCESS` with results duplicated and missing",
+    ),
+    Retelling(
+        "ex5.py",
+        (
+            ("08_async_variants", "2 · A workflow started inside a step"),
+            (
+                "08_async_variants",
+                "`ex5.py`'s other slip: an async step called from a sync workflow",
+            ),
+        ),
+        "a workflow started inside a step fails at once (a bare `AssertionError`); its sync "
+        "workflow calls an async step without `await`",
+    ),
+)
+
+
+def original_map() -> str:
+    """00_index's map of the original: each file, the sections that retell it, its flaw."""
+    lines = [
+        "## The original experiment, file by file",
+        "",
+        "fiblab retells an experiment written for DBOS 1.7 (`dbos_experiments`, folder `exp9`):",
+        "three servers, a client, five experiments and a screenshot. Where each is retold",
+        "(notebook § section), and what it got wrong on DBOS 3.x:",
+        "",
+        "| the original | retold in | what it got wrong on DBOS 3.x |",
+        "| --- | --- | --- |",
+    ]
+    for row in ORIGINAL_MAP:
+        where = "<br>".join(
+            f"[{stem[:2]}]({stem}.ipynb) § {heading}" for stem, heading in row.sections
+        )
+        lines.append(f"| `{row.original}` | {where} | {row.flaw} |")
+    return "\n".join(lines)
+
+
 def index_notebook(entries: list[Entry]) -> nbformat.NotebookNode:
-    """00_index: the series in order, with objectives and time estimates."""
+    """00_index: the series in order, with objectives and time estimates, and the map of
+    the original experiment."""
     lines = [
         "# fiblab · durable execution with DBOS, made visible",
         "",
@@ -154,6 +291,7 @@ def index_notebook(entries: list[Entry]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
     nb.cells.append(nbformat.v4.new_markdown_cell("\n".join(lines), id="index"))
+    nb.cells.append(nbformat.v4.new_markdown_cell(original_map(), id="original"))
     return nb
 
 

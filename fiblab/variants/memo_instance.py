@@ -11,7 +11,9 @@ them*, so nothing refills ``self.memo`` in the new process, and step k fails wit
 step *return values*: a replay returns the same values, so the memo is rebuilt.
 
 ``rebuilding_fibonacci_workflow`` is a module-level workflow that calls the instance: the
-name a client needs, with no class or instance name attached.
+name a client needs, with no class or instance name attached. The module also imports
+:mod:`fiblab.variants.method_kinds` (static and class methods, an ordinary instance), so
+one server answers every request of notebook 07, section 2.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ from __future__ import annotations
 from dbos import DBOS, DBOSConfiguredInstance
 
 from fiblab.fib import MAX_ITERATIVE_N, validate_n
-from fiblab.variants import main_guard, note_step
+from fiblab.variants import (
+    main_guard,
+    method_kinds,  # noqa: F401  (its workflows: this server's too)
+    note_step,
+)
 
 if __name__ == "__main__":  # `python -m …`: serve this module imported under its real name
     main_guard("fiblab.variants.memo_instance")
@@ -27,8 +33,8 @@ if __name__ == "__main__":  # `python -m …`: serve this module imported under 
 DESCRIPTION = (
     "Serve notebook 07's memoising calculators: MemoCalculator.memo_fibonacci (state in "
     "self.memo, breaks after a crash), RebuildingCalculator.rebuilding_fibonacci (state "
-    "rebuilt from step results) and rebuilding_fibonacci_workflow. Same options as "
-    "python -m fiblab.server."
+    "rebuilt from step results) and rebuilding_fibonacci_workflow, and the class "
+    "workflows of fiblab.variants.method_kinds. Same options as python -m fiblab.server."
 )
 
 #: Step retries: few and fast, so a failing step gives up within a fraction of a second.

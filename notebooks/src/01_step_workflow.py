@@ -3,7 +3,8 @@
 #
 # **You will be able to:** run a DBOS workflow inside this notebook, find the checkpoint
 # DBOS wrote for its step, explain why running the same workflow ID again does not
-# compute anything, and see how the cost of `fib(n)` grows with `n`.
+# compute anything, see how the cost of `fib(n)` grows with `n`, and write a workflow
+# with two steps of your own.
 #
 # **Prerequisites:** Python and a little `async`/`await`. Nothing to install beyond
 # `make lab`; the database is a SQLite file in this notebook's own scratch folder.
@@ -177,23 +178,99 @@ print(f"plain function call:            {per_call * 1e6:.2f} µs")
 assert per_workflow > 100 * per_call  # durability costs database writes, not microseconds
 
 # %% [markdown]
-# ## Exercise
+# ## Exercise: write a workflow with two steps
 #
-# Start `fibonacci_workflow(10)` under an ID of your own, then run it a second time
-# with the same ID and a *different* argument, `11`. What comes back, and why? Look at
-# the stored inputs with `DBOS.get_workflow_status_async(your_id)` (field `input`).
+# Your turn to write DBOS code. DBOS is launched in this kernel, so a workflow you define
+# in a cell runs right here. In the cell below, define
+#
+# * a step `fib_step(n)` that returns `fib_iterative(n)`;
+# * a step `format_step(n, value)` that returns the text `f"fib({n}) = {value}"`;
+# * a workflow `two_step_workflow(n)` that passes the first step's result to the second
+#   and returns the text.
+#
+# Let each step's body also record that it really ran: `step_calls.append("fib_step")`
+# (or `"format_step"`) — a note kept outside DBOS. Then run `two_step_workflow(20)` under
+# a workflow ID of your choosing, stored in `my_id`. The check cells below read what DBOS
+# recorded under `my_id`. (Running a cell that decorates a function a second time logs a
+# "Duplicate registration" warning: harmless here, your call runs the newest definition.)
 
 # %%
+step_calls = []  # each step's body appends its own name here
+
 # Your code here
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-with SetWorkflowID("exercise-10"):
-    answer = fibonacci_workflow(10)
-with SetWorkflowID("exercise-10"):
-    second_answer = fibonacci_workflow(11)  # same ID: the recorded run is returned
-stored = await DBOS.get_workflow_status_async("exercise-10")
-print(answer, second_answer, stored.input)
-assert second_answer == answer and second_answer[:2] == (10, 55)
+@DBOS.step()
+def fib_step(n):
+    step_calls.append("fib_step")
+    return fib_iterative(n)
+
+
+@DBOS.step()
+def format_step(n, value):
+    step_calls.append("format_step")
+    return f"fib({n}) = {value}"
+
+
+@DBOS.workflow()
+def two_step_workflow(n):
+    value = fib_step(n)
+    return format_step(n, value)
+
+
+my_id = "two-steps-20"
+with SetWorkflowID(my_id):
+    print(two_step_workflow(20))
+
+# %% [markdown]
+# **Check:** DBOS recorded your workflow under `my_id` as `SUCCESS`, with exactly two
+# steps, `fib_step` then `format_step`, whose stored outputs are `6765` and
+# `"fib(20) = 6765"`.
+
+# %%
+assert callable(globals().get("two_step_workflow")), "define two_step_workflow first (cell above)"
+assert isinstance(globals().get("my_id"), str), "store the workflow ID you ran it under in my_id"
+my_status = await DBOS.get_workflow_status_async(my_id)
+assert my_status is not None, f"DBOS has no workflow {my_id!r}: run two_step_workflow(20) under it"
+my_steps = await DBOS.list_workflow_steps_async(my_id)
+my_record = [(s["function_name"].split(".")[-1], s["output"]) for s in my_steps]
+print(my_status.name, my_status.status, "| steps:", my_record)
+retry = " (fixed your code? An ID names one execution: run it again under a new my_id)"
+assert my_status.name.endswith("two_step_workflow"), f"{my_id!r} ran {my_status.name}" + retry
+assert [name for name, _ in my_record] == ["fib_step", "format_step"], (
+    f"expected two steps, fib_step then format_step; DBOS recorded {my_record}" + retry
+)
+assert [output for _, output in my_record] == [6765, "fib(20) = 6765"], (
+    f"expected the outputs 6765 and 'fib(20) = 6765'; DBOS recorded {my_record}" + retry
+)
+assert my_status.status == "SUCCESS" and my_status.output == "fib(20) = 6765"
+
+# %% [markdown]
+# Now the promise of a workflow ID, with your code. Run your workflow once under a new
+# ID: both step bodies run. Then run it again under `my_id`, even with another argument,
+# `21`: DBOS finds a finished workflow under that ID and returns what it recorded. The ID
+# names one execution, not a call with certain arguments.
+#
+# **Check:** under a new ID `step_calls` grows by the two steps; under `my_id` it does not
+# grow at all, and the answer is still fib(20)'s.
+
+# %%
+import uuid
+
+calls_before = len(step_calls)
+with SetWorkflowID(f"two-steps-{uuid.uuid4().hex[:8]}"):
+    two_step_workflow(20)
+new_calls = step_calls[calls_before:]
+with SetWorkflowID(my_id):
+    replayed = two_step_workflow(21)
+print("step bodies run under a new ID:", new_calls)
+print("then under my_id:", step_calls[calls_before + 2:])
+print("two_step_workflow(21) under my_id returned:", replayed)
+assert new_calls == ["fib_step", "format_step"], (
+    f"a new ID should run both step bodies, and each should append its name; got {new_calls}"
+)
+assert len(step_calls) == calls_before + 2, "a step body ran again under an ID that had finished"
+assert replayed == "fib(20) = 6765"
 
 # %% [markdown]
 # ## Summary
@@ -201,7 +278,10 @@ assert second_answer == answer and second_answer[:2] == (10, 55)
 # * A **workflow** is a function whose progress DBOS records; a **step** is a unit of
 #   work whose output is checkpointed once it returns.
 # * The checkpoints live in the system database: `list_workflow_steps` shows them.
-# * A workflow ID names one execution: running it again returns what was recorded.
+# * A workflow ID names one execution: running it again, even with other arguments,
+#   returns what was recorded.
+# * Writing one takes two decorators: `@DBOS.step()` on each unit of work,
+#   `@DBOS.workflow()` on the function that calls them; `SetWorkflowID` names the run.
 # * Durability costs milliseconds per step, so steps should be chunks of real work.
 #
 # **Next:** [02 · Queues](02_queues.ipynb) — many workflows, and who runs them when.

@@ -2,9 +2,9 @@
 # # 07 · Class-based designs that break, and how to fix them
 #
 # **You will be able to:** predict what a crash does to state kept in a class instance,
-# reach a method of a DBOS class from a client, keep a program that enqueues at every
-# start from piling up work in a crash loop, find out what DBOS stored about a workflow's
-# arguments — and choose designs that survive all of it.
+# say which methods of a class a client can reach and with which names, keep a program
+# that enqueues at every start from piling up work in a crash loop, find out what DBOS
+# stored about a workflow's arguments — and choose designs that survive all of it.
 #
 # **Prerequisites:** [05 · Crash and recovery](05_crash_and_recovery.ipynb).
 #
@@ -36,13 +36,14 @@ MEMO = "fiblab.variants.memo_instance"
 # %% [markdown]
 # ## 1 · A memoising calculator instance
 #
-# The natural object-oriented design: a calculator object remembers every Fibonacci
-# number it has computed in `self.memo`, and each step adds the two previous ones from
-# that memo. DBOS needs to find the object again when it recovers a workflow, so the
-# class derives from `DBOSConfiguredInstance`, and the server module creates the
-# instance under a fixed name when it is imported:
-# `calculator = MemoCalculator("memo-calculator")`. The step may be retried, a few
-# times and quickly (`RETRIES`), as a step calling a flaky service would be.
+# The natural object-oriented design, and the one the original `server3.py` and `ex1.py`
+# used: a calculator object remembers every Fibonacci number it has computed in
+# `self.memo`, and each step adds the two previous ones from that memo. DBOS needs to
+# find the object again when it recovers a workflow, so the class derives from
+# `DBOSConfiguredInstance`, and the server module creates the instance under a fixed
+# name when it is imported: `calculator = MemoCalculator("memo-calculator")`. The step
+# may be retried, a few times and quickly (`RETRIES`), as a step calling a flaky
+# service would be.
 
 # %%
 print("RETRIES =", memo_instance.RETRIES)
@@ -147,75 +148,128 @@ assert lab.steps_by_process(rebuild_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], 
 # %% [markdown]
 # ## 2 · Reaching a method of a class from a client
 #
-# A `DBOSClient` has no Python objects of the server, only names. A method workflow is
-# recorded under `Class.method`, and a method needs its `self`: with
-# `class_name` and `instance_name` in the enqueue options, the server looks up the
-# instance registered under that name and passes it as `self`. (A frequently repeated
-# claim says a client cannot enqueue methods of classes at all; on dbos 3.4 it can, if
-# both names are right.) Three ways to get it wrong or right, plus the alternative:
+# A `DBOSClient` has none of the server's Python objects, only names. DBOS registers a
+# workflow that is a method under `"Class.method"`, and the enqueue options have two
+# fields for methods, `class_name` and `instance_name`: the server looks them up among
+# what *it* created when it started. (A frequently repeated claim says a client cannot
+# enqueue methods of classes at all; on dbos 3.4 it can, for some kinds of method, if
+# the names are right.)
 #
-# 1. the method's name only;
-# 2. class and instance named, but the instance name misspelled;
-# 3. class and instance named correctly;
-# 4. a plain **module-level workflow** that calls the instance — clients need only its name.
+# The memo server from section 1 is still running. Besides its configured instance
+# `rebuilding-calculator` and a module-level workflow that calls it, its module imports
+# `fiblab.variants.method_kinds`, which adds the kinds of class workflow section 1 did
+# not have: a `@staticmethod`, a `@classmethod`, and a method of an **ordinary** class
+# (no `DBOSConfiguredInstance`, so no instance name), of which the module creates one
+# instance at import, `ordinary_calculator = OrdinaryCalculator()`.
 
 # %%
-show_source(memo_instance.rebuilding_fibonacci_workflow)
+from fiblab.variants import method_kinds
+
+show_source(method_kinds.FibTools, method_kinds.OrdinaryCalculator,
+            memo_instance.rebuilding_fibonacci_workflow)
+
+# %% [markdown]
+# Eight requests for fib(12) that differ only in the names they send. Guess which ones
+# succeed before you run the cell:
+#
+# | kind of workflow | the client sends |
+# | --- | --- |
+# | static method | `FibTools.fib_static` |
+# | class method | `FibTools.fib_classmethod`; then also `class_name` |
+# | method of a configured instance | `RebuildingCalculator.rebuilding_fibonacci`; then also `class_name` and a misspelled `instance_name`; then both names right |
+# | method of an ordinary instance | `OrdinaryCalculator.ordinary_fibonacci` and `class_name` |
+# | module-level workflow | `rebuilding_fibonacci_workflow` |
 
 # %%
+REBUILD = "RebuildingCalculator.rebuilding_fibonacci"
+STUCK = "configured instance, misspelled"
 attempts = {
-    "1 name only": fc.enqueue_options("RebuildingCalculator.rebuilding_fibonacci"),
-    "2 misspelled instance": fc.enqueue_options(
-        "RebuildingCalculator.rebuilding_fibonacci",
-        class_name="RebuildingCalculator",
-        instance_name="rebuilding-calculater",
-    ),
-    "3 class and instance": rebuild_options,
-    "4 module-level workflow": fc.enqueue_options("rebuilding_fibonacci_workflow"),
+    "static method": fc.enqueue_options("FibTools.fib_static"),
+    "class method, name only": fc.enqueue_options("FibTools.fib_classmethod"),
+    "class method + class_name": fc.enqueue_options("FibTools.fib_classmethod", class_name="FibTools"),
+    "configured instance, name only": fc.enqueue_options(REBUILD),
+    STUCK: fc.enqueue_options(REBUILD, class_name="RebuildingCalculator",
+                              instance_name="rebuilding-calculater"),
+    "configured instance + both names": rebuild_options,
+    "ordinary instance + class_name": fc.enqueue_options("OrdinaryCalculator.ordinary_fibonacci",
+                                                         class_name="OrdinaryCalculator"),
+    "module-level workflow": fc.enqueue_options("rebuilding_fibonacci_workflow"),
 }
 attempt_handles = {how: lab.client.enqueue(options, 12) for how, options in attempts.items()}
-for how in ("1 name only", "3 class and instance", "4 module-level workflow"):
-    wait_for(lambda: fc.is_finished(attempt_handles[how]), 30, how)
-wait_for(lambda: "is not registered" in memo_server.logs(), 30, "the server to refuse attempt 2")
+for how, handle in attempt_handles.items():
+    if how != STUCK:
+        wait_for(lambda h=handle: fc.is_finished(h), 30, how)
+wait_for(lambda: "is not registered" in memo_server.logs(), 30, "the server to refuse the misspelling")
 attempt_rows = []
 for how, handle in attempt_handles.items():
     status = handle.get_status()
-    attempt_rows.append({"attempt": how, "status": status.status, "output": status.output,
+    attempt_rows.append({"request": how, "status": status.status, "output": status.output,
                          "error": status.error})
 table(attempt_rows)
 
 # %% [markdown]
-# Attempt 1 bound `12` to `self` and ran out of arguments. Attempt 2 is worse: the
-# server took the workflow, found no such instance, and left it `PENDING`; only its log
-# says why:
+# Row by row:
+#
+# * A **static method** is a function in a namespace: its name is enough.
+# * A **class method** needs its class as `cls`. With the name only, DBOS has no class to
+#   pass, `12` lands in `cls`, and `n` is missing. With `class_name` the server passes
+#   the class.
+# * A method of a **configured instance** needs its `self`. With the name only, `12`
+#   became `self`, the same `TypeError`. With both names the server finds the instance
+#   registered under that name. With a misspelled instance name it is worse than an
+#   error: the server took the workflow, found no such instance, and left it `PENDING`
+#   for good; only its log says why:
 
 # %%
 print(next(line for line in memo_server.logs().splitlines() if "is not registered" in line))
 
 # %% [markdown]
-# **Check:** name only → `ERROR` (`TypeError`); a wrong instance name → stuck in
-# `PENDING`; both names right, or a module-level workflow → `SUCCESS` with fib(12) = 144.
+# * A method of an **ordinary instance** cannot be reached: the server has
+#   `ordinary_calculator`, but DBOS has no name for it, so it passes the *class* as
+#   `self`, and the method fails on the first attribute it reads.
+# * A **module-level workflow** calls the instance itself: the client needs one name.
+#
+# **Check:** exactly four requests succeed with fib(12) = 144 — the static method, the
+# class method with `class_name`, the configured instance with both names, the
+# module-level workflow. A method called without the name of its class or instance ends
+# `ERROR` (`TypeError`, `n` missing); the ordinary instance ends `ERROR`
+# (`AttributeError`: the class has no `memo`); the misspelled instance sits in `PENDING`.
 
 # %%
-outcome = {row["attempt"]: row for row in attempt_rows}
-assert outcome["1 name only"]["status"] == "ERROR"
-assert isinstance(outcome["1 name only"]["error"], TypeError)
-assert outcome["2 misspelled instance"]["status"] == "PENDING"
-assert outcome["3 class and instance"]["output"] == (12, 144)
-assert outcome["4 module-level workflow"]["output"] == (12, 144)
+outcome = {row["request"]: row for row in attempt_rows}
+assert {how for how, row in outcome.items() if row["status"] == "SUCCESS"} == {
+    "static method", "class method + class_name", "configured instance + both names",
+    "module-level workflow",
+}
+assert outcome["static method"]["output"] == (12, 144)
+assert outcome["class method + class_name"]["output"] == ("FibTools", 144)
+assert outcome["configured instance + both names"]["output"] == (12, 144)
+assert outcome["module-level workflow"]["output"] == (12, 144)
+for how in ("class method, name only", "configured instance, name only"):
+    assert outcome[how]["status"] == "ERROR" and isinstance(outcome[how]["error"], TypeError)
+    assert "missing 1 required positional argument: 'n'" in str(outcome[how]["error"])
+ordinary = outcome["ordinary instance + class_name"]
+assert ordinary["status"] == "ERROR" and isinstance(ordinary["error"], AttributeError)
+assert "type object 'OrdinaryCalculator' has no attribute 'memo'" in str(ordinary["error"])
+assert outcome[STUCK]["status"] == "PENDING"
 
 # %% [markdown]
 # The stuck workflow would be tried again by every restart of this server. We cancel it:
 
 # %%
-stuck_id = attempt_handles["2 misspelled instance"].workflow_id
-lab.client.cancel_workflow(stuck_id)
-assert attempt_handles["2 misspelled instance"].get_status().status == "CANCELLED"
+lab.client.cancel_workflow(attempt_handles[STUCK].workflow_id)
+assert attempt_handles[STUCK].get_status().status == "CANCELLED"
 assert memo_server.stop() == 0  # a graceful stop before the next variant's server starts
 
 # %% [markdown]
-# A module-level workflow is the sturdier public entry point: clients need one name,
-# and renaming a class or an instance cannot strand their work.
+# So on dbos 3.4 a client *can* start class-based workflows, but only by naming what the
+# server created for itself when it started: a static or class method, or a configured
+# instance by its name. It cannot reach a method of an ordinary object, and it cannot
+# hand the server an object or its state: what a workflow needs travels as
+# **arguments** (section 4 shows what that costs). A wrong name is no error for the
+# client: the work just sits. The sturdier public entry point is therefore a module-level
+# workflow that calls the instance: clients need one name, and renaming a class or an
+# instance cannot strand their work.
 #
 # ## 3 · A plain class created inside the workflow — and a program that enqueues at every start
 #
@@ -475,9 +529,11 @@ assert sorted(name for name, _ in leaks) == ["fetcher_workflow", "fetcher_workfl
 #   A program that enqueues its job at every start adds one more workflow per restart
 #   of a crash loop; a fixed `workflow_id` makes the enqueue idempotent. (How DBOS ends a
 #   crash loop, `MAX_RECOVERY_ATTEMPTS_EXCEEDED`: notebook 05.)
-# * A client reaches a method workflow only with the right `class_name` and
-#   `instance_name`; a wrong instance name leaves the workflow `PENDING`. A module-level
-#   workflow that calls the instance is the simpler entry point.
+# * A client reaches a class workflow only through what the server created at start-up:
+#   a static method by its name, a class method with `class_name`, a configured
+#   instance's method with `class_name` and `instance_name`; an ordinary instance's
+#   method not at all. A wrong instance name leaves the workflow `PENDING`. A
+#   module-level workflow that calls the instance is the simpler entry point.
 # * Workflow arguments are pickled into the database: secrets included, readable by
 #   anyone who can read it, and frozen at enqueue time. Pass identifiers; read secrets
 #   inside the step that uses them.
