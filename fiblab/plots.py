@@ -12,6 +12,9 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 LANE_HEIGHT = 0.8
+MARKER_FONT_SIZE = 8
+#: Height of one row of marker labels above the first lane, in lanes.
+MARKER_ROW_HEIGHT = 0.4
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (8, 3.5)) -> Axes:
@@ -48,12 +51,14 @@ def plot_timeline(
     ax: Axes | None = None,
     markers: Sequence[tuple[float, str]] = (),
     title: str = "Who ran what, when",
+    ylabel: str | None = None,
 ) -> Axes:
     """A Gantt chart: one lane per ``lane_key`` value, one bar per row's start..end.
 
     ``rows`` need ``start`` and ``end`` (epoch seconds); time is drawn relative to
     the earliest start. ``markers`` are ``(epoch_seconds, text)`` vertical lines,
-    e.g. a crash and a restart.
+    e.g. a crash and a restart; labels of markers close together go on separate rows
+    so they never overprint. ``ylabel`` names the lanes (default: ``lane_key``).
     """
     timed = [r for r in rows if r.get("start") is not None and r.get("end") is not None]
     ax = _axes(ax, (9, 1.2 + 0.6 * max(1, len({str(r.get(lane_key)) for r in timed}))))
@@ -84,16 +89,78 @@ def plot_timeline(
                 color="white",
                 clip_on=True,
             )
-    top = -0.6 - (0.4 if markers else 0)
-    for at, text in markers:
+    ends = [r["end"] - origin for r in timed] + [at - origin for at, _ in markers]
+    x_range = 1.1 * (max(max(ends), 1e-3) - min(0.0, *ends))  # with the default margins
+    levels = marker_rows(markers, x_range, _axes_width_inches(ax))
+    top = -0.6 - MARKER_ROW_HEIGHT * (max(levels) + 1 if markers else 0)
+    for (at, text), level in zip(markers, levels, strict=True):
         ax.axvline(at - origin, color="crimson", linestyle="--", linewidth=1)
-        ax.text(at - origin, top, f" {text}", color="crimson", fontsize=8, va="top")
+        ax.text(
+            at - origin,
+            top + MARKER_ROW_HEIGHT * level,
+            f" {text}",
+            color="crimson",
+            fontsize=MARKER_FONT_SIZE,
+            va="top",
+        )
     ax.set_yticks(range(len(lanes)), lanes)
     ax.set_ylim(len(lanes) - 0.4, top)  # first lane at the top, like a schedule
-    ax.set_xlabel("seconds since the first step started")
+    ax.set_xlabel("time since the first step started (s)")
+    ax.set_ylabel(ylabel if ylabel is not None else lane_key.replace("_", " "))
     ax.set_title(title)
     ax.grid(True, axis="x", alpha=0.3)
     return ax
+
+
+def marker_rows(
+    markers: Sequence[tuple[float, str]], x_range: float, axes_width_inches: float
+) -> list[int]:
+    """The label row (0 = top) of each marker, so that no two labels overlap.
+
+    A label starts at its marker and is about 0.6 em per character wide; markers are
+    taken left to right, each on the first row where it clears the label before it.
+    """
+    per_inch = x_range / max(axes_width_inches, 0.1)  # data units per inch
+    char_width = 0.6 * MARKER_FONT_SIZE / 72 * per_inch
+    row_ends: list[float] = []
+    rows = [0] * len(markers)
+    for index in sorted(range(len(markers)), key=lambda i: markers[i][0]):
+        at, text = markers[index]
+        width = (len(text) + 2) * char_width
+        row = next((r for r, end in enumerate(row_ends) if at >= end), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(0.0)
+        row_ends[row] = at + width
+        rows[index] = row
+    return rows
+
+
+def _axes_width_inches(ax: Axes) -> float:
+    figure = ax.get_figure()
+    assert figure is not None
+    return figure.get_size_inches()[0] * ax.get_position().width
+
+
+def lanes_by_process(
+    rows: Sequence[dict], executions: Sequence[dict], pids: Sequence[int]
+) -> list[dict]:
+    """Step rows of ``fibonacci_steps_workflow``, each given a ``lane`` naming the process
+    whose checkpoint DBOS kept, and its Fibonacci index as ``label``.
+
+    ``executions`` are the side file's records of the same workflow (``step``, ``pid``):
+    the last execution of an index wrote its checkpoint. ``pids`` lists the processes in
+    the order they started; pass the same list to every panel of a figure, so that a
+    process keeps one lane name ("process 2 (pid …)") across panels.
+    """
+    completed_by = {e["step"]: e["pid"] for e in executions}
+    labelled = []
+    for row in rows:
+        index = row["step_id"] + 1  # step id k computes fib(k + 1)
+        pid = completed_by[index]
+        labelled.append(
+            {**row, "label": index, "lane": f"process {pids.index(pid) + 1} (pid {pid})"}
+        )
+    return labelled
 
 
 def plot_bars(
