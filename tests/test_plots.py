@@ -58,7 +58,21 @@ def test_lanes_by_process_keep_one_name_across_panels() -> None:
     bottom = plots.lanes_by_process(second, ran_second, pids)
     assert [r["lane"] for r in top] == ["process 1 (pid 11)", "process 2 (pid 22)"]
     assert [r["lane"] for r in bottom] == ["process 2 (pid 22)", "process 3 (pid 33)"]
-    assert [r["label"] for r in top] == [2, 3]
+    assert [r["label"] for r in top] == [2, 3]  # first and last of each process
+    many = [{"step_id": k, "start": k, "end": k + 0.5} for k in range(1, 6)]
+    ran = [{"step": k + 1, "pid": 11} for k in range(1, 6)]
+    assert [r["label"] for r in plots.lanes_by_process(many, ran, pids)] == [2, None, None, None, 6]
+    assert [r["colour"] for r in top] == ["C0", "C1"] and bottom[0]["colour"] == "C1"
+
+
+def test_a_bar_label_too_wide_for_its_bar_goes_below_it() -> None:
+    rows = [
+        {"executor_id": "a", "start": 0.0, "end": 5.0, "label": "wide"},
+        {"executor_id": "a", "start": 5.0, "end": 5.01, "label": "narrow"},
+    ]
+    ax = plots.plot_timeline(rows)
+    colour = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colour == {"wide": "white", "narrow": "0.2"}
 
 
 def test_timeline_with_nothing_recorded_says_so() -> None:
