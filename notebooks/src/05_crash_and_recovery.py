@@ -581,16 +581,16 @@ assert (await taken.get_status()).executor_id == "kernel"
 # %% [markdown]
 # The kernel's DBOS is gone, but its version stays the latest. A plain request now
 # waits forever: our servers run `fiblab-1`, which is not the latest. We send one plain
-# request and one with `app_version` pinned (what `fc.enqueue_options` does), and watch
-# for one second — ten polls by each of the three servers, which have long finished
-# the pinned one by then.
+# request and one with `app_version` pinned (what `fc.enqueue_options` does), wait for
+# the pinned one, then watch the plain one for half a second — five polls by each of the
+# three servers, which take the pinned kind at their first poll.
 
 # %%
 stuck = await client.enqueue_async(PLAIN, 22)
 pinned = await client.enqueue_async(fc.enqueue_options(), 23)
 pinned_result = await pinned.get_result(polling_interval_sec=0.01)
 stuck_seen = set()
-watch_until = time.monotonic() + 1.0
+watch_until = time.monotonic() + 0.5
 while time.monotonic() < watch_until:
     stuck_seen.add((await stuck.get_status()).status)
     await asyncio.sleep(0.1)
