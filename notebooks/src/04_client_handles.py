@@ -345,7 +345,9 @@ assert [(s["function_name"], s["output"]) for s in one_steps] == [
 # **Your own workflow id.** With `workflow_id` in the options, the workflow gets the id
 # you chose instead of a random UUID. Enqueueing an id that exists already starts
 # nothing: DBOS hands back the workflow that has it (the default
-# `workflow_id_reuse_policy="return-existing"`; the repeat's arguments are not used).
+# `workflow_id_reuse_policy="return-existing"`; the repeat's arguments are not stored —
+# read `_insert_workflow_status` in `dbos/_sys_db.py`, which leaves an existing row as
+# it is).
 # So **re-running this cell creates no second workflow**: there is one
 # `fib-30-request-1`, and it was computed once. Run the cell again and see. The
 # evidence: the two handles, the database, and the servers' logs, where every workflow

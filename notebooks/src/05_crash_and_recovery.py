@@ -346,8 +346,8 @@ show_source(should_crash)
 # sets the workflow back to `ENQUEUED` and its recovery count to 0 (read
 # `resume_workflows` in `dbos/_sys_db.py`: `recovery_attempts=0`); the server that takes
 # it off the queue counts that start, as it counts every start. The command has no queue
-# option, so the workflow goes on DBOS's internal queue, which every DBOS process polls
-# about once a second. Watch `recovery_attempts`, and which steps run.
+# option (read `resume` in `dbos/cli/cli.py`), so the workflow goes on DBOS's internal
+# queue, which every DBOS process polls about once a second. Watch `recovery_attempts`, and which steps run.
 
 # %%
 import subprocess
