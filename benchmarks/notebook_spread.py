@@ -69,12 +69,16 @@ DEFAULT_VALUES = {
         "wall s": "wall",
         "busy s": "busy",
         "both at once": "fc.max_concurrency(fc.workflow_spans(step_rows))",
+        "median gap ms": "1000 * median(gaps)",
+        "gaps/idle": "sum(gaps) / idle",
+        "first step - timeout clock s": "first_step_at - clock_started",
     },
     "05": {
         "recovery s": "recovery_seconds",
         "pause/expected min": "min(p / (0.05 * 2**i) for i, p in enumerate(gave_up_pauses))",
         "restarts": "restarts",
         "recovery_attempts": "looping_status.recovery_attempts",
+        "recovery_attempts after resume": "fixed_status.recovery_attempts",
     },
     "06": {
         "inside/separate (busy)": "busy_inside / busy_separate",

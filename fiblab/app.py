@@ -149,11 +149,17 @@ def crash_process(mode: CrashMode) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+#: A step told to crash on every execution stops crashing once a file of this name is in
+#: the scratch folder: the notebooks' stand-in for deploying a fix of the bug.
+BUG_FIXED_FILE = "bug-fixed"
+
+
 def should_crash(workflow_id: str, step: int, every_time: bool) -> bool:
-    """Whether the step should crash now: every time, or once per workflow and step (a
-    marker file in the scratch folder remembers it across the crash)."""
+    """Whether the step should crash now: every time (until :data:`BUG_FIXED_FILE`
+    appears), or once per workflow and step (a marker file in the scratch folder
+    remembers it across the crash)."""
     if every_time:
-        return True
+        return not (config.scratch_dir() / BUG_FIXED_FILE).exists()
     marker = config.scratch_dir() / "crash-markers" / f"{workflow_id}-{step}"
     marker.parent.mkdir(parents=True, exist_ok=True)
     try:

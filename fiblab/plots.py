@@ -12,6 +12,10 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 LANE_HEIGHT = 0.8
+MARKER_FONT_SIZE = 8
+BAR_FONT_SIZE = 7
+#: Height of one row of marker labels above the first lane, in lanes.
+MARKER_ROW_HEIGHT = 0.4
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (8, 3.5)) -> Axes:
@@ -48,12 +52,15 @@ def plot_timeline(
     ax: Axes | None = None,
     markers: Sequence[tuple[float, str]] = (),
     title: str = "Who ran what, when",
+    ylabel: str | None = None,
 ) -> Axes:
     """A Gantt chart: one lane per ``lane_key`` value, one bar per row's start..end.
 
     ``rows`` need ``start`` and ``end`` (epoch seconds); time is drawn relative to
     the earliest start. ``markers`` are ``(epoch_seconds, text)`` vertical lines,
-    e.g. a crash and a restart.
+    e.g. a crash and a restart; labels of markers close together go on separate rows
+    so they never overprint. ``ylabel`` names the lanes (default: ``lane_key``). A row
+    with a ``colour`` is drawn in it (else each lane has a colour of its own).
     """
     timed = [r for r in rows if r.get("start") is not None and r.get("end") is not None]
     ax = _axes(ax, (9, 1.2 + 0.6 * max(1, len({str(r.get(lane_key)) for r in timed}))))
@@ -63,37 +70,119 @@ def plot_timeline(
     origin = min(r["start"] for r in timed)
     lanes = sorted({str(r.get(lane_key)) for r in timed})
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    ends = [r["end"] - origin for r in timed] + [at - origin for at, _ in markers]
+    x_range = 1.1 * (max(max(ends), 1e-3) - min(0.0, *ends))  # with the default margins
+    per_inch = x_range / max(_axes_width_inches(ax), 0.1)  # data units per inch
     for row in timed:
         lane = lanes.index(str(row.get(lane_key)))
         start, width = row["start"] - origin, max(row["end"] - row["start"], 0.002)
         ax.broken_barh(
             [(start, width)],
             (lane - LANE_HEIGHT / 2, LANE_HEIGHT),
-            facecolors=colours[lane % len(colours)],
+            facecolors=row.get("colour") or colours[lane % len(colours)],
             edgecolor="white",
             linewidth=0.5,
         )
         if label_key and row.get(label_key) is not None:
-            ax.text(
+            text = str(row[label_key])
+            inside = width >= _text_width(text, BAR_FONT_SIZE, per_inch)
+            ax.text(  # in the bar if it fits, else just below it
                 start + width / 2,
-                lane,
-                str(row[label_key]),
+                lane if inside else lane + LANE_HEIGHT / 2 + 0.03,
+                text,
                 ha="center",
-                va="center",
-                fontsize=7,
-                color="white",
+                va="center" if inside else "top",
+                fontsize=BAR_FONT_SIZE,
+                color="white" if inside else "0.2",
                 clip_on=True,
             )
-    top = -0.6 - (0.4 if markers else 0)
-    for at, text in markers:
+    levels = marker_rows(markers, x_range, _axes_width_inches(ax))
+    top = -0.6 - MARKER_ROW_HEIGHT * (max(levels) + 1 if markers else 0)
+    for (at, text), level in zip(markers, levels, strict=True):
         ax.axvline(at - origin, color="crimson", linestyle="--", linewidth=1)
-        ax.text(at - origin, top, f" {text}", color="crimson", fontsize=8, va="top")
+        ax.text(
+            at - origin,
+            top + MARKER_ROW_HEIGHT * level,
+            f" {text}",
+            color="crimson",
+            fontsize=MARKER_FONT_SIZE,
+            va="top",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},  # over the lines
+            zorder=3,
+        )
     ax.set_yticks(range(len(lanes)), lanes)
     ax.set_ylim(len(lanes) - 0.4, top)  # first lane at the top, like a schedule
-    ax.set_xlabel("seconds since the first step started")
+    ax.set_xlabel("time since the first step started (s)")
+    ax.set_ylabel(ylabel if ylabel is not None else lane_key.replace("_", " "))
     ax.set_title(title)
     ax.grid(True, axis="x", alpha=0.3)
     return ax
+
+
+def marker_rows(
+    markers: Sequence[tuple[float, str]], x_range: float, axes_width_inches: float
+) -> list[int]:
+    """The label row (0 = top) of each marker, so that no two labels overlap.
+
+    A label starts at its marker and is about 0.6 em per character wide; markers are
+    taken left to right, each on the first row where it clears the label before it.
+    """
+    per_inch = x_range / max(axes_width_inches, 0.1)  # data units per inch
+    row_ends: list[float] = []
+    rows = [0] * len(markers)
+    for index in sorted(range(len(markers)), key=lambda i: markers[i][0]):
+        at, text = markers[index]
+        width = _text_width(f" {text} ", MARKER_FONT_SIZE, per_inch)
+        row = next((r for r, end in enumerate(row_ends) if at >= end), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(0.0)
+        row_ends[row] = at + width
+        rows[index] = row
+    return rows
+
+
+def _text_width(text: str, font_size: float, per_inch: float) -> float:
+    """About how wide ``text`` is drawn, in data units (0.6 em per character)."""
+    return len(text) * 0.6 * font_size / 72 * per_inch
+
+
+def _axes_width_inches(ax: Axes) -> float:
+    figure = ax.get_figure()
+    assert figure is not None
+    return figure.get_size_inches()[0] * ax.get_position().width
+
+
+def lanes_by_process(
+    rows: Sequence[dict], executions: Sequence[dict], pids: Sequence[int]
+) -> list[dict]:
+    """Step rows of ``fibonacci_steps_workflow``, each given a ``lane`` naming the process
+    whose checkpoint DBOS kept, a ``colour`` of that process, and as ``label`` its
+    Fibonacci index if it is the first or last index that process completed (where it
+    took over, where it stopped).
+
+    ``executions`` are the side file's records of the same workflow (``step``, ``pid``):
+    the last execution of an index wrote its checkpoint. ``pids`` lists the processes in
+    the order they started; pass the same list to every panel of a figure, so that a
+    process keeps one lane name ("process 2 (pid …)") and colour across panels.
+    """
+    completed_by = {e["step"]: e["pid"] for e in executions}
+    indices_of: dict[int, list[int]] = {}
+    for index, pid in sorted(completed_by.items()):
+        indices_of.setdefault(pid, []).append(index)
+    labelled = []
+    for row in rows:
+        index = row["step_id"] + 1  # step id k computes fib(k + 1)
+        number = pids.index(completed_by[index]) + 1
+        own = indices_of[completed_by[index]]
+        labelled.append(
+            {
+                **row,
+                "label": index if index in (own[0], own[-1]) else None,
+                "lane": f"process {number} (pid {completed_by[index]})",
+                "colour": f"C{(number - 1) % 10}",
+            }
+        )
+    return labelled
 
 
 def plot_bars(

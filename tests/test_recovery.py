@@ -243,6 +243,14 @@ def test_a_step_that_always_crashes_ends_in_max_recovery_attempts_exceeded(lab) 
     status_row = handle.get_status()
     assert (status_row.status, status_row.recovery_attempts) == ("PENDING", 1)
 
+    # the bug fixed, the next start of the same executor finishes it from its checkpoints
+    (lab.scratch / app.BUG_FIXED_FILE).touch()
+    server.start().wait_ready()
+    assert fc.wait_result(handle) == (8, 21)
+    assert runs(lab, handle.workflow_id) == Counter(
+        {2: 1, 3: 1, 4: 1, 5: 3 + limit, 6: 1, 7: 1, 8: 1}
+    )
+
 
 # --- the application-version trap -----------------------------------------------------
 

@@ -6,6 +6,9 @@
 # result), collect results **as they complete**, query what ran where with
 # `list_workflows`, and say what a client can and cannot ask a server to run.
 #
+# Along the way: read the same records with DBOS's own `dbos` command-line tool, send a
+# request **exactly once**, and give a workflow a deadline or cancel it.
+#
 # **Prerequisites:** [03 · Servers](03_servers.ipynb).
 #
 # **Time:** about 20 minutes.
@@ -180,6 +183,8 @@ show_source(fc.results_as_completed_async)
 # computing.
 
 # %%
+from statistics import median
+
 from fiblab import plots
 
 ns = [31, 30, 31, 29, 31, 28, 31, 30, 31, 27, 31, 26]
@@ -202,16 +207,29 @@ plots.plot_timeline([{**row, "label": row["output"][0]} for row in step_rows],
 print(f"wall time {wall:.2f} s, sum of step durations {busy:.2f} s: "
       f"speed-up {busy / wall:.2f}x")
 
+# Where the rest went: the gaps between one job and the next on the same server.
+by_server = {}
+for row in sorted(step_rows, key=lambda row: row["start"]):
+    by_server.setdefault(row["executor_id"], []).append(row)
+gaps = [b["start"] - a["end"] for rows in by_server.values() for a, b in zip(rows, rows[1:])]
+span = max(row["end"] for row in step_rows) - min(row["start"] for row in step_rows)
+idle = 2 * span - busy  # lane time in which a server computed nothing
+print(f"gaps between two jobs on one server: {len(gaps)}, median {1000 * median(gaps):.0f} ms, "
+      f"{sum(gaps):.2f} s in all = {sum(gaps) / idle:.0%} of the idle lane time")
+
 # %% [markdown]
 # **Check:** every result is right, both executors did work, and at some moment both
 # were computing at once (their step rows overlap in time).
 #
 # The speed-up printed above is something to read, not to check: in ten runs on a busy
 # 2-core machine it was 1.16–1.40× (`benchmarks/README.md`), too close to 1 for a
-# batch this small to prove anything about speed. Why not 2×? Each workflow waits for a
-# server's next poll (up to 0.1 s) and costs a few database writes; with jobs of
-# 0.02–0.3 s that overhead is a large share. Notebook 09 measures throughput properly,
-# with bigger jobs and more of them.
+# batch this small to prove anything about speed. Why not 2×? Between two jobs a server
+# computes nothing: it records the outcome, waits for its next poll of the queue (every
+# 0.1 s) and claims the next workflow. The last line above measures those gaps from the
+# step rows; with jobs of 0.02–0.5 s they are a large share. **Check** that too: the
+# typical gap is a poll wait, not nothing (over 20 ms), and the gaps are more than half
+# of the time a server sat idle during the batch (the rest: the start, and the end,
+# where one server finishes alone). Notebook 09 measures throughput properly.
 
 # %%
 from collections import Counter
@@ -222,6 +240,7 @@ work_per_executor = Counter(row["executor_id"] for row in step_rows)
 print(dict(work_per_executor))
 assert set(work_per_executor) == {"server-1", "server-2"}
 assert fc.max_concurrency(fc.workflow_spans(step_rows)) == 2
+assert median(gaps) > 0.02 and sum(gaps) > 0.5 * idle
 
 # %% [markdown]
 # ## What ran where: a summary and `list_workflows`
@@ -261,6 +280,219 @@ assert len(failed) == 2 and len(on_queue) == len(succeeded) + len(failed)
 assert sum(per_server.values()) == len(succeeded) and min(per_server.values()) >= 1
 
 # %% [markdown]
+# ### The same rows, read by the `dbos` command-line tool
+#
+# The `dbos` package installs a command-line program, `dbos`, that needs nothing but the
+# system database URL. `dbos workflow list -s URL` prints the workflows it finds there as
+# JSON (at most ten unless you pass `-l`), and `dbos workflow steps ID -s URL` the step
+# rows of one workflow. It knows nothing about fiblab: it reads what the servers wrote.
+# We run both on this notebook's database (the program from this environment's
+# `.venv/bin`; a password in the URL is masked in what we print) and parse what they
+# print.
+
+# %%
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+DBOS_CLI = Path(sys.executable).parent / "dbos"  # the `dbos` command of this environment
+
+
+async def dbos_cli(*args):
+    """Run `dbos ARGS -s <this notebook's database>`; return the JSON it prints, parsed."""
+    print("$ dbos", *args, "-s", config.mask_url(lab.database_url))
+    process = await asyncio.create_subprocess_exec(
+        DBOS_CLI, *args, "-s", lab.database_url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"dbos {' '.join(args)} exited {process.returncode}: {err.decode()}")
+    return json.loads(out)
+
+
+one_id = handles[0].workflow_id
+listed, one_steps = await asyncio.gather(  # two programs at once: each takes a second to start
+    dbos_cli("workflow", "list", "-l", "100"), dbos_cli("workflow", "steps", one_id))
+table([{"workflow_id": w["workflow_id"][:8], "name": w["name"], "status": w["status"],
+        "executor": w["executor_id"], "input": w["input"]["args"]} for w in listed][-6:])
+print(f"{len(listed)} workflows listed; the steps of {one_id[:8]}:")
+table([{k: step[k] for k in ("function_id", "function_name", "output")} for step in one_steps])
+
+# %% [markdown]
+# **Check:** the command-line tool lists exactly the workflows the client sees, each with
+# the same status and executor; the twelve of the two-server batch are `SUCCESS` on the
+# server whose step rows we plotted; and the one workflow's steps are one
+# `compute_fibonacci` whose recorded output is the result its handle returned.
+
+# %%
+cli_view = {w["workflow_id"]: (w["status"], w["executor_id"]) for w in listed}
+client_view = {w.workflow_id: (w.status, w.executor_id)
+               for w in await client.list_workflows_async(load_input=False, load_output=False)}
+assert cli_view == client_view
+ran_on = {row["workflow_id"]: row["executor_id"] for row in step_rows}
+assert all(cli_view[wid] == ("SUCCESS", ran_on[wid]) for wid in by_id)
+one_result = await handles[0].get_result(polling_interval_sec=0.01)
+assert [(s["function_name"], s["output"]) for s in one_steps] == [
+    ("compute_fibonacci", list(one_result))]
+
+# %% [markdown]
+# ## Send it once: your own workflow id, or a deduplication id
+#
+# A client that timed out, crashed, or is simply run again sends the same request a
+# second time. DBOS has two ways to make that harmless.
+#
+# **Your own workflow id.** With `workflow_id` in the options, the workflow gets the id
+# you chose instead of a random UUID. Enqueueing an id that exists already starts
+# nothing: DBOS hands back the workflow that has it (the default
+# `workflow_id_reuse_policy="return-existing"`; the repeat's arguments are not stored —
+# read `_insert_workflow_status` in `dbos/_sys_db.py`, which leaves an existing row as
+# it is).
+# So **re-running this cell creates no second workflow**: there is one
+# `fib-30-request-1`, and it was computed once. Run the cell again and see. The
+# evidence: the two handles, the database, and the servers' logs, where every workflow
+# a server starts writes a "started" line.
+
+# %%
+REQUEST_ID = "fib-30-request-1"  # chosen by the caller, e.g. from an order number
+once = fc.enqueue_options(workflow_id=REQUEST_ID)
+first_send = await client.enqueue_async(once, 30)
+second_send = await client.enqueue_async(once, 30)  # the same request, sent again
+first_result = await first_send.get_result(polling_interval_sec=0.01)
+second_result = await second_send.get_result(polling_interval_sec=0.01)
+with_that_id = await client.list_workflows_async(workflow_ids=[REQUEST_ID])
+started_lines = [line for s in (server_1, server_2) for line in s.logs().splitlines()
+                 if f"workflow {REQUEST_ID} started" in line]
+print("handles:", first_send.workflow_id, second_send.workflow_id)
+print("results:", first_result, second_result)
+print(f"workflows with that id: {len(with_that_id)}; started by a server: {len(started_lines)}")
+
+# %% [markdown]
+# **Check:** both handles name the one workflow and return the same result; the database
+# holds one workflow with that id and one step, and it was started once.
+
+# %%
+assert first_send.workflow_id == second_send.workflow_id == REQUEST_ID
+assert first_result == second_result and first_result[:2] == (30, fib_iterative(30))
+assert len(with_that_id) == 1 and len(started_lines) == 1
+assert len(await client.list_workflow_steps_async(REQUEST_ID)) == 1
+
+# %% [markdown]
+# If a repeat should be an error instead, say so with
+# `workflow_id_reuse_policy="reject"`: DBOS raises `DBOSWorkflowIDInUseError`.
+#
+# **A deduplication id** guards a *queue*, and only while the workflow holding it is
+# waiting or running: a second enqueue with the same `deduplication_id` on `my_queue` is
+# refused with `DBOSQueueDeduplicatedError`, and nothing is written. When the first one
+# ends, DBOS clears its deduplication id (read `_sys_db.py`: every update that records an
+# outcome sets `deduplication_id=None`), so the same id is free again. Use it for "at
+# most one of these at a time", and a workflow id for "this one, once".
+
+# %%
+from dbos import error as dbos_error
+
+try:
+    await client.enqueue_async(fc.enqueue_options(workflow_id=REQUEST_ID,
+                                                  workflow_id_reuse_policy="reject"), 30)
+    reuse_refused = None
+except dbos_error.DBOSWorkflowIDInUseError as refusal:
+    reuse_refused = refusal
+print("reject policy:", reuse_refused)
+
+REPORT = fc.enqueue_options(deduplication_id="nightly-report")
+workflows_before = len(await client.list_workflows_async(load_input=False, load_output=False))
+report = await client.enqueue_async(REPORT, 31)
+try:
+    await client.enqueue_async(REPORT, 31)  # while the first is queued or running
+    dedup_refused = None
+except dbos_error.DBOSQueueDeduplicatedError as refusal:
+    dedup_refused = refusal
+status_after_refusal = (await report.get_status()).status
+report_result = await report.get_result(polling_interval_sec=0.01)
+later_report = await client.enqueue_async(REPORT, 31)  # the first has finished
+later_result = await later_report.get_result(polling_interval_sec=0.01)
+workflows_added = len(await client.list_workflows_async(load_input=False,
+                                                        load_output=False)) - workflows_before
+print("second send refused:", type(dedup_refused).__name__, "| the first was", status_after_refusal)
+print("after the first finished:", later_result, "| workflows added:", workflows_added)
+
+# %% [markdown]
+# **Check:** the reject policy raised; the repeat with the same deduplication id was
+# refused while the first was still `ENQUEUED` or `PENDING`; once the first had finished
+# the same id was accepted as a new workflow — two workflows in all, both right.
+
+# %%
+assert isinstance(reuse_refused, dbos_error.DBOSWorkflowIDInUseError)
+assert isinstance(dedup_refused, dbos_error.DBOSQueueDeduplicatedError)
+assert status_after_refusal in ("ENQUEUED", "PENDING")
+assert later_report.workflow_id != report.workflow_id and workflows_added == 2
+assert report_result[:2] == later_result[:2] == (31, fib_iterative(31))
+
+# %% [markdown]
+# ## A workflow that should not run forever: a timeout, or cancel it
+#
+# Two ways to stop a workflow from the client, both ending in the status `CANCELLED`:
+#
+# * **`workflow_timeout`** (seconds, in the enqueue options). The clock starts when a
+#   server takes the workflow off the queue: that is when DBOS writes its
+#   `workflow_deadline_epoch_ms` (read `_sys_db.py`, "set the deadline on dequeue"). A
+#   background job of the DBOS processes, about once a second, marks every workflow
+#   past its deadline `CANCELLED` (`cancel_timed_out_workflows`, run from
+#   `_workflow_commands.py`).
+# * **`cancel_workflow(id)`**: `CANCELLED` at once.
+#
+# Neither stops a step that is already running. The workflow finds out when it starts
+# its next step (DBOS reads the workflow's status before each step) and goes no
+# further. Its checkpoints stay, so `resume_workflow` could carry it on later.
+#
+# We send two copies of a job too long to wait for — `fibonacci_steps_workflow(60)` at
+# 0.1 s per step, about six seconds — one with a 0.3 s timeout; the other we cancel after
+# its third step. Watch the statuses and how many steps each ran.
+
+# %%
+from fiblab.waiting import wait_for
+
+LONG_JOB = fc.enqueue_options("fibonacci_steps_workflow")
+timed = await client.enqueue_async({**LONG_JOB, "workflow_timeout": 0.3}, 60, step_seconds=0.1)
+stopped = await client.enqueue_async(LONG_JOB, 60, step_seconds=0.1)
+lab.wait_steps(stopped.workflow_id, 3)
+await client.cancel_workflow_async(stopped.workflow_id)
+stopped_status = (await stopped.get_status()).status  # straight after the call
+stopped_steps = len(lab.executions(stopped.workflow_id))
+timed_handle = client.retrieve_workflow(timed.workflow_id)
+wait_for(lambda: fc.is_finished(timed_handle), 10, "the timed workflow to end")
+timed_status = await timed.get_status()
+timed_steps = len(lab.executions(timed.workflow_id))
+await asyncio.sleep(0.3)  # three steps' time: a workflow still running would show it
+steps_later = [len(lab.executions(h.workflow_id)) for h in (timed, stopped)]
+try:
+    await timed.get_result(polling_interval_sec=0.01)
+    awaited = None
+except Exception as error:
+    awaited = error
+clock_started = timed_status.workflow_deadline_epoch_ms / 1000 - 0.3
+first_step_at = lab.executions(timed.workflow_id)[0]["at"]
+print(f"timed:   {timed_status.status} after {timed_steps} steps; timeout "
+      f"{timed_status.workflow_timeout_ms} ms, its clock started "
+      f"{first_step_at - clock_started:.3f} s before the first step")
+print(f"stopped: {stopped_status} after {stopped_steps} steps")
+print("steps 0.3 s later:", steps_later, "| get_result raises", type(awaited).__name__)
+
+# %% [markdown]
+# **Check:** both ended `CANCELLED` long before their 59 steps, the cancelled one at once;
+# neither ran more than the step in flight afterwards; the timeout was recorded as
+# 300 ms, and its clock started before the first step and less than 0.3 s before it (the
+# workflow got its time to run); and waiting on a cancelled workflow raises.
+
+# %%
+assert timed_status.status == stopped_status == "CANCELLED"
+assert timed_status.workflow_timeout_ms == 300
+assert clock_started <= first_step_at < clock_started + 0.3
+assert timed_steps < 59 and stopped_steps < 59
+assert steps_later[0] <= timed_steps + 1 and steps_later[1] <= stopped_steps + 1
+assert type(awaited).__name__ == "DBOSAwaitedWorkflowCancelledError"
+
+# %% [markdown]
 # ## Exercise
 #
 # Enqueue `fib(29)` six times with `await client.enqueue_async(fc.enqueue_options(), 29)`,
@@ -282,15 +514,13 @@ assert [w.status for w in ran] == ["SUCCESS"] * 6
 # ## Limits: what a client can ask for
 #
 # A client sends **names and arguments**, nothing else. The server looks the name up
-# among the workflows *it* registered. Two consequences are worth seeing.
+# among the workflows *it* registered.
 #
-# **1. A name the server does not know is not an error for the client.** Enqueueing
+# **A name the server does not know is not an error for the client.** Enqueueing
 # succeeds; a server takes the request, cannot find the function, writes the reason
 # to *its own log* and leaves the workflow `PENDING` — for good. Here with a typo:
 
 # %%
-from fiblab.waiting import wait_for
-
 typo = await client.enqueue_async(fc.enqueue_options("fibonaci_workflow"), 20)
 not_registered = "fibonaci_workflow is not a registered workflow function"
 wait_for(lambda: any(not_registered in s.logs() for s in (server_1, server_2)), 10,
@@ -306,143 +536,10 @@ await client.cancel_workflow_async(typo.workflow_id)  # the way out: cancel it
 assert (await typo.get_status()).status == "CANCELLED"
 
 # %% [markdown]
-# **2. Methods of classes.** DBOS registers a workflow that is a method under
-# `"Class.method"`, and `EnqueueOptions` has `class_name` and `instance_name` fields.
-# What works from a client in DBOS 3.4, tried out below on a server whose module
-# defines three kinds of class workflows:
-#
-# * a `@staticmethod` — just a function in a namespace: works by name;
-# * a `@classmethod` — works if the client also sends `class_name`;
-# * a method of a **configured instance** (`DBOSConfiguredInstance`, created in the
-#   server's module before DBOS launches, with a name) — works if the client sends
-#   `class_name` *and* the instance's name. The client can only **pick** an instance the
-#   server already has; it cannot send one, nor any state;
-# * a method of an **ordinary** instance — cannot work: the server has no instance to
-#   call it on. DBOS passes the class itself as `self`, and the method fails on the
-#   first attribute it reads.
-#
-# The class server serves `my_queue`, and so do `server-1` and `server-2`, which do not
-# have these classes and would take requests they cannot run (case 1 above). So we stop
-# them first. The class server is a fiblab server (same command-line options)
-# whose module defines the classes; we write it to this notebook's scratch folder:
-
-# %%
-from fiblab.processes import ServerGroup
-
-ServerGroup([server_1, server_2]).stop()  # graceful, both at once
-
-# %%
-# %%writefile {lab.scratch}/class_server.py
-"""A fiblab server whose module also defines workflows that are methods of classes."""
-
-import sys
-
-from dbos import DBOS, DBOSConfiguredInstance
-
-from fiblab.fib import fib_iterative
-from fiblab.server import main
-
-
-@DBOS.dbos_class()
-class Tools:
-    @staticmethod
-    @DBOS.workflow()
-    def fib_static(n: int) -> int:
-        return fib_iterative(n)
-
-    @classmethod
-    @DBOS.workflow()
-    def fib_classmethod(cls, n: int) -> tuple[str, int]:
-        return cls.__name__, fib_iterative(n)
-
-
-@DBOS.dbos_class()
-class Shifted(DBOSConfiguredInstance):
-    """fib(n) + offset. Each instance has a name that DBOS records with its workflows."""
-
-    def __init__(self, name: str, offset: int) -> None:
-        super().__init__(name)
-        self.offset = offset
-
-    @DBOS.workflow()
-    def fib(self, n: int) -> int:
-        return fib_iterative(n) + self.offset
-
-
-@DBOS.dbos_class()
-class Plain:
-    """An ordinary class: DBOS knows nothing about its instances."""
-
-    def __init__(self, offset: int) -> None:
-        self.offset = offset
-
-    @DBOS.workflow()
-    def fib(self, n: int) -> int:
-        return fib_iterative(n) + self.offset
-
-
-plus_1000 = Shifted("plus-1000", 1000)  # created at import, before DBOS launches
-plain = Plain(1000)
-
-if __name__ == "__main__":
-    sys.exit(main(prog="python -m class_server"))
-
-# %% [markdown]
-# Start it like any fiblab server, with `module=` naming the module (and the scratch
-# folder on its import path), then send it requests that differ only in the names:
-
-# %%
-from fiblab.processes import ServerProcess
-
-class_server = lab.adopt(ServerProcess("class-server", lab.database_url, lab.scratch,
-                                module="class_server", env={"PYTHONPATH": str(lab.scratch)}))
-class_server.start().wait_ready()
-
-attempts = {
-    "static method, by name": {"workflow_name": "Tools.fib_static"},
-    "class method, no class_name": {"workflow_name": "Tools.fib_classmethod"},
-    "class method + class_name": {"workflow_name": "Tools.fib_classmethod",
-                                  "class_name": "Tools"},
-    "configured instance, no instance": {"workflow_name": "Shifted.fib"},
-    "configured instance + names": {"workflow_name": "Shifted.fib", "class_name": "Shifted",
-                                    "instance_name": "plus-1000"},
-    "ordinary instance + class_name": {"workflow_name": "Plain.fib", "class_name": "Plain"},
-}
-class_handles = {what: await client.enqueue_async(fc.enqueue_options(**names), 10)
-                 for what, names in attempts.items()}
-outcomes = {}
-for what, h in class_handles.items():
-    try:
-        outcomes[what] = {"status": "SUCCESS",
-                          "result": repr(await h.get_result(polling_interval_sec=0.01))}
-    except Exception as error:
-        outcomes[what] = {"status": (await h.get_status()).status,
-                          "result": f"{type(error).__name__}: {error}"}
-table([{"request": what, **o} for what, o in outcomes.items()], ["request", "status", "result"])
-
-# %% [markdown]
-# **Check:** exactly the three requests that named what the server needs succeeded;
-# the others ended `ERROR`, and the ordinary instance got the *class* as `self`.
-
-# %%
-assert outcomes["static method, by name"]["result"] == "55"
-assert outcomes["class method + class_name"]["result"] == "('Tools', 55)"
-assert outcomes["configured instance + names"]["result"] == "1055"  # fib(10) + 1000
-assert outcomes["class method, no class_name"]["status"] == "ERROR"
-assert outcomes["configured instance, no instance"]["status"] == "ERROR"
-assert "missing 1 required positional argument" in outcomes["configured instance, no instance"]["result"]
-assert outcomes["ordinary instance + class_name"]["status"] == "ERROR"
-assert "type object 'Plain' has no attribute 'offset'" in outcomes["ordinary instance + class_name"]["result"]
-
-# %% [markdown]
-# So the honest summary for DBOS 3.4: a client *can* start class-based workflows, but
-# only by naming things the server created for itself at start-up — a static or class
-# method, or a configured instance by its name. (A misspelt instance name behaves like
-# the misspelt workflow name above: `PENDING`, reason in the server log.) It cannot
-# start a method of an ordinary object, and it cannot hand a server an object or its
-# state: what a workflow needs travels as **arguments**. Notebook 07 follows this up
-# with a memoising calculator, and recommends a module-level workflow as the public
-# entry point clients call.
+# Workflows that are methods of classes are the other limit: `EnqueueOptions` has
+# `class_name` and `instance_name` for them, and section 2 of
+# [07 · Class-based designs](07_class_based_variants.ipynb) shows which of them a
+# client can start.
 
 # %% [markdown]
 # ## Summary
@@ -451,14 +548,19 @@ assert "type object 'Plain' has no attribute 'offset'" in outcomes["ordinary ins
 #   name. `enqueue`/`enqueue_async` return a handle: `workflow_id`, `get_status()`,
 #   `get_result()` (pass a small `polling_interval_sec`).
 # * Results can be collected as they complete; the system database keeps every
-#   status, so `list_workflows` answers later questions by queue, status and executor.
-# * Two servers with `worker_concurrency=1` share a queue; polling overhead keeps the
-#   speed-up below 2× for short jobs.
+#   status, so `list_workflows` answers later questions by queue, status and executor —
+#   and so does `dbos workflow list -s URL`, DBOS's command-line tool, from any shell.
+# * Two servers with `worker_concurrency=1` share a queue. Between two jobs each server
+#   waits for its next poll, so with jobs this short the speed-up stayed well below 2×.
 # * Validate in the client to refuse bad input before anything is written; the workflow
 #   validates again, so a bad request that slips through ends `ERROR` and the server
 #   carries on.
-# * Unknown workflow or instance names do not fail: they sit `PENDING`, with the reason
-#   only in the server's log. Cancel them.
+# * A workflow id of your own makes a repeated enqueue harmless (one workflow, one
+#   result); a deduplication id refuses a second one while the first is queued or running.
+# * `workflow_timeout` and `cancel_workflow` both end a workflow `CANCELLED`; the step in
+#   flight finishes, the next one never starts.
+# * An unknown workflow name does not fail: the workflow sits `PENDING`, with the reason
+#   only in the server's log. Cancel it.
 #
 # **Next:** [05 · Crash and recovery](05_crash_and_recovery.ipynb) — kill servers in the
 # middle of a workflow and watch DBOS finish it.

@@ -8,6 +8,9 @@
 # the old id); tell step retries from recovery attempts; and avoid the
 # application-version trap.
 #
+# Along the way: fix a crash-looping workflow and resume it with DBOS's `dbos`
+# command-line tool, and see who recovers a dead executor's work in production.
+#
 # **Prerequisites:** [03 · Servers](03_servers.ipynb) and
 # [04 · Client handles](04_client_handles.ipynb).
 #
@@ -34,6 +37,7 @@ show_source(fibonacci_index_step, fibonacci_steps_workflow, crash_process)
 # database, so the server polls it from the moment it starts).
 
 # %%
+import asyncio
 import time
 from collections import Counter
 
@@ -160,8 +164,11 @@ assert segv_result == (N, fib_iterative(N))
 # ## Both crashes on a timeline
 #
 # Drawn from the step rows DBOS recorded (millisecond timestamps), one lane per
-# process: each step row belongs to the process that wrote its checkpoint. The red
-# lines mark the crash, the restart command and the moment the restarted server
+# process: each step row belongs to the process that wrote its checkpoint (the side
+# file says which; `plots.lanes_by_process` does the matching). `server-1` ran as three
+# processes one after the other, numbered in the order they started, in both panels; the
+# numbers under the bars are the first and last Fibonacci index each process completed.
+# The red lines mark the crash, the restart command and the moment the restarted server
 # reported ready: restart → ready is the time a new server process takes to start, and
 # the first resumed step follows soon after. (Run cell by cell, the gap between crash
 # and restart is your reading time.)
@@ -169,30 +176,21 @@ assert segv_result == (N, fib_iterative(N))
 # %%
 import matplotlib.pyplot as plt
 
-
-def lanes_by_process(workflow_id):
-    """Step rows of one workflow, each labelled with the process that completed it."""
-    runs = lab.executions(workflow_id)
-    completed_by = {e["step"]: e["pid"] for e in runs}  # the last run of a step wrote it
-    pids = list(dict.fromkeys(e["pid"] for e in runs))
-    return [
-        {**row, "label": row["step_id"] + 1,
-         "lane": f"process {pids.index(completed_by[row['step_id'] + 1]) + 1} "
-                 f"(pid {completed_by[row['step_id'] + 1]})"}
-        for row in fc.step_rows(client, [workflow_id])
-    ]
-
-
+both = lab.executions(killed.workflow_id) + lab.executions(segv.workflow_id)
+pids = list(dict.fromkeys(e["pid"] for e in sorted(both, key=lambda e: e["at"])))
 segv_time = min(e["at"] for e in lab.executions(segv.workflow_id) if e["step"] == 12)
-fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 4.6), layout="constrained")
-plots.plot_timeline(lanes_by_process(killed.workflow_id), lane_key="lane", ax=top,
-                    markers=[(kill_time, "SIGKILL"), (restart_time, "restart"),
-                             (ready_time, "ready")],
-                    title="Crash 1: the server is killed (bar label: index)")
-plots.plot_timeline(lanes_by_process(segv.workflow_id), lane_key="lane", ax=bottom,
-                    markers=[(segv_time, "segfault"), (segv_restart_time, "restart"),
-                             (segv_ready_time, "ready")],
-                    title="Crash 2: step 12 segfaults");
+fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5), layout="constrained")
+for ax, handle, markers, title in [
+    (top, killed, [(kill_time, "SIGKILL"), (restart_time, "restart"), (ready_time, "ready")],
+     "Crash 1: the server is killed"),
+    (bottom, segv, [(segv_time, "segfault"), (segv_restart_time, "restart"),
+                    (segv_ready_time, "ready")],
+     "Crash 2: step 12 segfaults"),
+]:
+    rows = fc.step_rows(client, [handle.workflow_id])
+    plots.plot_timeline(plots.lanes_by_process(rows, lab.executions(handle.workflow_id), pids),
+                        lane_key="lane", ax=ax, markers=markers, title=title,
+                        ylabel="server-1 process")
 
 # %% [markdown]
 # ## Step retries are not recovery
@@ -328,15 +326,69 @@ except Exception as error:
     assert "MaxRecoveryAttemptsExceeded" in type(error).__name__
 
 # %% [markdown]
-# Once the bug is fixed, `resume_workflow` gives such a workflow a fresh budget (it
-# resets the count) and runs it from its checkpoints.
+# ### Fix the bug, then resume
+#
+# The workflow is not lost. Its checkpoints for steps 2–4 are still in the database;
+# `MAX_RECOVERY_ATTEMPTS_EXCEEDED` only means DBOS will not start it again by itself.
+# Once the bug is fixed, we ask for one more start. In fiblab the bug can be fixed
+# without touching code: a step told to crash every time stops crashing once a file
+# `bug-fixed` is in the scratch folder (our stand-in for deploying a fixed version):
+
+# %%
+from fiblab.app import BUG_FIXED_FILE, should_crash
+
+show_source(should_crash)
 
 # %% [markdown]
-# ## A different executor id does not recover anything
+# Then we resume the workflow with DBOS's command-line tool, run from this cell on the
+# notebook's own database: `dbos workflow resume ID -s URL` (the program from this
+# environment's `.venv/bin`; a password in the URL is masked in what we print). Resuming
+# sets the workflow back to `ENQUEUED` and its recovery count to 0 (read
+# `resume_workflows` in `dbos/_sys_db.py`: `recovery_attempts=0`); the server that takes
+# it off the queue counts that start, as it counts every start. The command has no queue
+# option (read `resume` in `dbos/cli/cli.py`), so the workflow goes on DBOS's internal
+# queue, which every DBOS process polls about once a second. Watch `recovery_attempts`, and which steps run.
+
+# %%
+import subprocess
+import sys
+from pathlib import Path
+
+DBOS_CLI = Path(sys.executable).parent / "dbos"  # the `dbos` command of this environment
+
+attempts_before = (await looping.get_status()).recovery_attempts
+(lab.scratch / BUG_FIXED_FILE).touch()  # the fix is deployed
+print("$ dbos workflow resume", looping.workflow_id, "-s", config.mask_url(lab.database_url))
+resume_command = subprocess.run(
+    [DBOS_CLI, "workflow", "resume", looping.workflow_id, "-s", lab.database_url],
+    capture_output=True, text=True, timeout=60)
+print("exit code", resume_command.returncode, resume_command.stderr.strip())
+fixed_result = await asyncio.wait_for(looping.get_result(polling_interval_sec=0.01), 30)
+fixed_status = await looping.get_status()
+fixed_runs = runs_per_step(looping.workflow_id)
+print(f"result {fixed_result}; status {fixed_status.status} on {fixed_status.executor_id}; "
+      f"recovery_attempts {attempts_before} before, {fixed_status.recovery_attempts} after")
+print("executions per step:", dict(sorted(fixed_runs.items())))
+
+# %% [markdown]
+# **Check:** the command succeeded; the workflow ended `SUCCESS` with fib(8) = 21;
+# `recovery_attempts` went from 4 to 1 (reset to 0, plus this start); and only step 5
+# and the steps after it ran — once each — while steps 2–4 came from their checkpoints.
+
+# %%
+assert resume_command.returncode == 0
+assert fixed_result == (8, fib_iterative(8)) and fixed_status.status == "SUCCESS"
+assert attempts_before == 1 + restarts and fixed_status.recovery_attempts == 1
+assert fixed_runs == looping_runs + Counter({5: 1, 6: 1, 7: 1, 8: 1})
+
+# %% [markdown]
+# ## Stranded under a dead executor id: three ways out
 #
-# Recovery is tied to the **executor id**. A server started with a new id only looks
-# for `PENDING` workflows of *its own* id, and queue polling only looks at `ENQUEUED`
-# rows — so nobody touches a `PENDING` workflow whose server is gone.
+# Notebook 03 showed it (section "The killed workflow waits for its own executor id"): a
+# server with a new id, or another live server, never picks up a `PENDING` workflow
+# whose server died. Start-up recovery looks only for the starting server's own id, and
+# queue polling only at `ENQUEUED` rows. Here we strand three workflows that way and try
+# the three ways out on them.
 #
 # We kill `server-1` while it runs three workflows, then start `server-new` — its
 # replacement under a new id, as when a container comes back with a generated id — and
@@ -354,31 +406,18 @@ stranded_ids = [h.workflow_id for h in stranded]
 wait_for(lambda: all(len(lab.executions(w)) >= 6 for w in stranded_ids), 30,
          "all three workflows to be under way")
 server.kill()
+executions_before = {w: len(lab.executions(w)) for w in stranded_ids}
 others = lab.start_servers(["server-new", "server-2"], worker_concurrency=3)
-print([(w.status, w.executor_id) for w in await client.list_workflows_async(workflow_ids=stranded_ids)])
+stranded_now = await client.list_workflows_async(workflow_ids=stranded_ids)
+print([(w.status, w.executor_id) for w in stranded_now])
 
 # %% [markdown]
-# Two live servers now poll `my_queue`. We watch the three workflows for 1.5 seconds.
-# That is a fair wait: both servers ran their start-up recovery before they reported
-# ready (it found nothing for their ids), each then polls the queue about fifteen
-# times and rescans the list of queues at least once — and nothing in those loops
-# looks at `PENDING` rows, so waiting longer would change nothing.
+# **Check:** both new servers are up and polling, and the three workflows are still
+# `PENDING` under the dead `server-1`. (The fork's check below looks again, a second or
+# more later, at the two that are still waiting by then.)
 
 # %%
-import asyncio
-
-executions_before = {w: len(lab.executions(w)) for w in stranded_ids}
-seen = set()
-watch_until = time.monotonic() + 1.5
-while time.monotonic() < watch_until:
-    seen |= {(w.status, w.executor_id)
-             for w in await client.list_workflows_async(workflow_ids=stranded_ids)}
-    await asyncio.sleep(0.1)
-print("seen during the watch:", seen)
-
-# %%
-assert seen == {("PENDING", "server-1")}
-assert all(len(lab.executions(w)) == executions_before[w] for w in stranded_ids)
+assert [(w.status, w.executor_id) for w in stranded_now] == [("PENDING", "server-1")] * 3
 assert all(s.alive for s in others)
 
 # %% [markdown]
@@ -388,8 +427,8 @@ assert all(s.alive for s in others)
 # `ENQUEUED`, with its checkpoints kept. By default it goes on DBOS's internal queue,
 # which every process polls once a second; we pass `queue_name="my_queue"` so it is
 # picked up at the next 0.1 s poll. Any live server takes it — the interrupted step
-# runs again, the checkpointed ones do not. (The command line has the same:
-# `dbos workflow resume ID -s URL`.)
+# runs again, the checkpointed ones do not. (`dbos workflow resume ID -s URL`, which you
+# ran above, does the same without the queue option.)
 
 # %%
 first, second, third = stranded
@@ -435,7 +474,8 @@ print("the original:", original_status.status, "on", original_status.executor_id
 # %% [markdown]
 # **Check:** the fork is a different workflow that ran only indices 5–25, each once,
 # and got the right answer. The original is untouched: still `PENDING`, still owned by
-# the dead `server-1`.
+# the dead `server-1`, and neither it nor the first workflow ran a single step since the
+# kill, while two live servers polled the queue all along.
 
 # %%
 assert fork.workflow_id != third.workflow_id and fork_status.forked_from == third.workflow_id
@@ -443,6 +483,8 @@ assert fork_result == (N, fib_iterative(N))
 assert sorted(fork_runs) == list(range(5, N + 1)) and set(fork_runs.values()) == {1}
 assert len(await client.list_workflow_steps_async(fork.workflow_id)) == N - 1  # 3 copied, rest run
 assert (original_status.status, original_status.executor_id) == ("PENDING", "server-1")
+assert all(len(lab.executions(h.workflow_id)) == executions_before[h.workflow_id]
+           for h in (first, third))
 
 # %% [markdown]
 # ### Way out 3: bring the old executor id back
@@ -469,6 +511,26 @@ assert back_results == [(N, fib_iterative(N))] * 2
 assert all(w.status == "SUCCESS" for w in back_statuses)
 assert sorted(third_runs) == list(range(2, N + 1))  # the original finished all its steps too
 assert sorted(runs_per_step(first.workflow_id)) == list(range(2, N + 1))
+
+# %% [markdown]
+# ### In production: who recovers a dead executor's workflows?
+#
+# Without a management service — as here — it is the process that starts with the dead
+# executor's id (and the same application version), or a person who resumes or forks
+# its workflows. DBOS's documentation describes the other way, **DBOS Conductor**
+# (docs.dbos.dev: "Workflow Recovery" and "Distributed Recovery"): a service each DBOS
+# process connects to (a `conductor_key` in its configuration; in dbos 3.4 the
+# connection itself comes from the separate `dbos-enterprise` package, see
+# `dbos/_enterprise.py`). When an executor's connection has been gone longer than the
+# executor timeout (60 s by default), Conductor marks it dead and tells a healthy
+# executor to recover its workflows. **What changes:** nobody has to bring the old
+# executor id back, and recovery starts after that timeout instead of at a restart.
+# **What stays the same:** the workflows, their checkpoints and statuses live in your
+# system database; a recovered workflow carries on after its last checkpoint, and the
+# step in flight runs again (steps are at-least-once, workflow outcomes are recorded
+# once: docs.dbos.dev, "Concurrent Executions"). Conductor is not on the path the work
+# takes: while it is unreachable the servers keep running workflows, and only
+# recovery, observation and management wait for it.
 
 # %% [markdown]
 # ## The application-version trap
@@ -519,16 +581,16 @@ assert (await taken.get_status()).executor_id == "kernel"
 # %% [markdown]
 # The kernel's DBOS is gone, but its version stays the latest. A plain request now
 # waits forever: our servers run `fiblab-1`, which is not the latest. We send one plain
-# request and one with `app_version` pinned (what `fc.enqueue_options` does), and watch
-# for one second — ten polls by each of the three servers, which have long finished
-# the pinned one by then.
+# request and one with `app_version` pinned (what `fc.enqueue_options` does), wait for
+# the pinned one, then watch the plain one for half a second — five polls by each of the
+# three servers, which take the pinned kind at their first poll.
 
 # %%
 stuck = await client.enqueue_async(PLAIN, 22)
 pinned = await client.enqueue_async(fc.enqueue_options(), 23)
 pinned_result = await pinned.get_result(polling_interval_sec=0.01)
 stuck_seen = set()
-watch_until = time.monotonic() + 1.0
+watch_until = time.monotonic() + 0.5
 while time.monotonic() < watch_until:
     stuck_seen.add((await stuck.get_status()).status)
     await asyncio.sleep(0.1)
@@ -578,9 +640,8 @@ not_ok = [w for w in await client.list_workflows_async() if w.status != "SUCCESS
 for w in not_ok:
     print(f"{w.name:22s} {w.status:32s} inputs {w.input['args']}")
 assert sorted((w.name, w.status) for w in not_ok) == [
-    ("crash_loop_workflow", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"),  # crashes at step 5 every time
     ("flaky_workflow", "ERROR"),  # 9 planned failures, 4 attempts allowed
-]
+]  # the crash loop ended SUCCESS once the bug was fixed and it was resumed
 
 # %% [markdown]
 # ## Summary
@@ -594,7 +655,11 @@ assert sorted((w.name, w.status) for w in not_ok) == [
 #   `resume_workflow` (same id, checkpoints kept), `fork_workflow` (a new workflow from a
 #   chosen step — the original stays `PENDING` until recovered or cancelled).
 # * Step retries happen inside one process with backoff; recovery attempts count
-#   process-level restarts and end in `MAX_RECOVERY_ATTEMPTS_EXCEEDED`.
+#   process-level restarts and end in `MAX_RECOVERY_ATTEMPTS_EXCEEDED`. Fix the bug,
+#   then resume (`dbos workflow resume ID -s URL`): the count starts again and the
+#   workflow finishes from its checkpoints.
+# * In production, DBOS Conductor can hand a dead executor's workflows to a live one;
+#   without it, bring the executor id back or resume by hand.
 # * Pin the application version, or a process with other code silently stops your
 #   servers from taking version-less requests.
 #
