@@ -84,3 +84,13 @@ def test_durations_on_a_log_axis() -> None:
     ax = plots.plot_durations([10, 20], [0.001, 0.1])
     assert ax.get_yscale() == "log"
     assert len(ax.lines) == 1
+
+
+def test_lanes_by_workflow_name_workflows_by_their_first_start() -> None:
+    rows = [
+        {"workflow_id": "b", "start": 2.0, "end": 3.0},
+        {"workflow_id": "a", "start": 1.5, "end": 2.0},
+        {"workflow_id": "b", "start": 1.0, "end": 2.0},
+    ]
+    assert [r["lane"] for r in plots.lanes_by_workflow(rows)] == ["job 1", "job 2", "job 1"]
+    assert plots.lanes_by_workflow(rows, "run")[1]["lane"] == "run 2"

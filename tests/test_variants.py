@@ -333,3 +333,36 @@ def test_async_workflows_overlap_and_arrive_as_they_complete(lab) -> None:
     assert arrived == [1346269, 2178309, 832040]  # shortest wait first
     rows = fc.step_rows(lab.client, [h.workflow_id for h in handles])
     assert fc.max_concurrency(fc.workflow_spans(rows)) == 3
+
+
+def test_blind_health_says_healthy_while_its_worker_is_a_zombie(lab) -> None:
+    import re
+
+    import psutil
+
+    from fiblab import config
+    from fiblab.health import probe
+    from fiblab.processes import ManagedProcess
+    from fiblab.protocol import SERVER_READY_PREFIX
+    from fiblab.variants import blind_health
+
+    assert_help_documents_every_option("fiblab.variants.blind_health", blind_health.build_parser())
+    blind = lab.adopt(
+        ManagedProcess(
+            "blind", "fiblab.variants.blind_health", ["--executor-id", "blind-worker"],
+            lab.scratch, ready_marker=SERVER_READY_PREFIX,
+            env={config.DATABASE_URL_ENV: lab.database_url},
+        )
+    )  # fmt: skip
+    blind.start().wait_ready()
+    found = re.search(r"port=(\d+) health_pid=\d+ worker_pid=(\d+)", blind.logs())
+    assert found, blind.logs()
+    port, worker = int(found[1]), psutil.Process(int(found[2]))
+    assert worker.ppid() == blind.pid
+    worker.send_signal(signal.SIGKILL)
+    wait_for(lambda: worker.status() == psutil.STATUS_ZOMBIE, 10, "the worker to die")
+    answer = probe(port)
+    assert (answer.status, answer.body["status"]) == (200, "healthy")
+    assert worker.status() == psutil.STATUS_ZOMBIE  # nobody waited for it
+    assert blind.stop() == 0
+    assert not worker.is_running()

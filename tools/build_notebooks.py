@@ -174,8 +174,12 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
     ),
     Retelling(
         "server2.py",
-        (("06_health_split", "Three processes, three jobs"),),
-        "its health process, on a fixed port (8080), answers without looking at the worker",
+        (
+            ("06_health_split", "The original's health check: healthy while the worker is dead"),
+            ("06_health_split", "Three processes, three jobs"),
+        ),
+        "its health process (fixed port 8080) says healthy without looking at the worker; "
+        "a killed worker stays a zombie nobody notices",
     ),
     Retelling(
         "server3.py",

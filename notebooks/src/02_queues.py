@@ -96,18 +96,11 @@ print(f"worker_concurrency=1: {serial_wall:.2f} s   worker_concurrency=3: {paral
 # %%
 import matplotlib.pyplot as plt
 
-
-def lanes(rows):
-    """Label each step row with a short workflow name, in start order."""
-    order = [s["workflow_id"] for s in fc.workflow_spans(rows)]
-    return [{**r, "lane": f"job {order.index(r['workflow_id']) + 1}"} for r in rows]
-
-
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, layout="constrained")
-plots.plot_timeline(lanes(serial_rows), lane_key="lane", label_key=None, ax=top,
-                    title="worker_concurrency=1")
-plots.plot_timeline(lanes(parallel_rows), lane_key="lane", label_key=None, ax=bottom,
-                    title="worker_concurrency=3");
+for rows, ax, title in ((serial_rows, top, "worker_concurrency=1"),
+                        (parallel_rows, bottom, "worker_concurrency=3")):
+    plots.plot_timeline(plots.lanes_by_workflow(rows), lane_key="lane", label_key=None,
+                        ax=ax, title=title, ylabel="workflow, by start");
 
 # %% [markdown]
 # **Check:** with concurrency 1 no two jobs ever overlap; with concurrency 3 up to three

@@ -13,14 +13,69 @@
 # **Time:** about 15 minutes.
 
 # %% [markdown]
+# ## The original's health check: healthy while the worker is dead
+#
+# The original experiment's `server2.py` ran three processes: a parent that started a
+# health server and a DBOS worker as two children, then waited — for the health server
+# only (`health_process.join()` comes first). Its health handler answered every
+# `GET /health` with 200 and `"status": "healthy"`, without looking at the worker.
+# `fiblab.variants.blind_health` has the same shape, with a fiblab server as the worker
+# (and a free port instead of the original's fixed 8080). We start it, probe it, kill
+# its worker with SIGKILL, and probe it again:
+
+# %%
+import re
+import signal
+
+import psutil
+
+from fiblab import config
+from fiblab.health import probe
+from fiblab.lab import Lab
+from fiblab.processes import ManagedProcess
+from fiblab.protocol import SERVER_READY_PREFIX
+from fiblab.waiting import wait_for
+
+lab = Lab("06_health_split")
+blind = lab.adopt(ManagedProcess(
+    "blind-health", "fiblab.variants.blind_health", ["--executor-id", "blind-worker"],
+    lab.scratch, ready_marker=SERVER_READY_PREFIX,  # the worker's ready line, in its log
+    env={config.DATABASE_URL_ENV: lab.database_url},
+))
+blind.start().wait_ready()
+found = re.search(r"blind-health ready port=(\d+) health_pid=\d+ worker_pid=(\d+)", blind.logs())
+blind_port, blind_worker = int(found[1]), psutil.Process(int(found[2]))
+assert blind_worker.ppid() == blind.pid  # the worker is its child: ours to kill
+before_kill = probe(blind_port)
+blind_worker.send_signal(signal.SIGKILL)
+wait_for(lambda: blind_worker.status() == psutil.STATUS_ZOMBIE, 10, "the worker to die")
+after_kill = probe(blind_port)
+print("before the kill:", before_kill.status, before_kill.body)
+print("after the kill: ", after_kill.status, after_kill.body,
+      "| the worker:", blind_worker.status())
+
+# %% [markdown]
+# **Check:** after the kill the health server still answers 200 "healthy"; the worker is
+# a zombie — dead, and never waited for by its parent, so nothing noticed. A load
+# balancer or an orchestrator asking this endpoint would keep sending work to a server
+# that cannot do it.
+
+# %%
+assert before_kill.status == after_kill.status == 200
+assert after_kill.body["status"] == "healthy"
+assert blind_worker.status() == psutil.STATUS_ZOMBIE
+assert blind.stop() == 0  # its SIGTERM handler is the only place it waits for the worker
+assert not blind_worker.is_running()  # reaped at last
+
+# %% [markdown]
 # ## Three processes, three jobs
 #
-# The original experiment's `server2.py` moved its health check out of the process that
-# computes. Its `server3.py` started the health server and the worker as two child
+# `server2.py` was right to move the health check out of the process that computes. Its
+# successor `server3.py` started the health server and the worker as two child
 # processes under a parent loop — but that loop restarts nothing: it waits until either
 # child dies, terminates the other and exits with status 1, so a crashed worker takes
-# the whole service down with it. fiblab keeps the split and adds what was missing, a
-# supervisor that restarts the worker:
+# the whole service down with it. fiblab keeps the split and adds what was missing: a
+# health process that looks at the worker, and a supervisor that restarts it:
 #
 # ```
 #   this notebook ── GET /health ──▶  health process   (python -m fiblab.health)
@@ -49,7 +104,6 @@
 # %%
 import json
 import os
-import signal
 import sys
 import threading
 import time
@@ -57,14 +111,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fiblab import client as fc
 from fiblab.display import show_source, table
-from fiblab.health import HealthServer, WorkerWatch, probe
-from fiblab.lab import Lab
+from fiblab.health import HealthServer, WorkerWatch
 from fiblab.machine import n_for_seconds, usable_cores
 from fiblab.processes import HealthProcess, pid_gone, worker_health_port
 from fiblab.supervisor import Supervisor, SupervisorGaveUp
-from fiblab.waiting import wait_for
 
-lab = Lab("06_health_split")
 worker = lab.server("worker", extra_args=["--health-port", "0"])
 supervisor = Supervisor(worker, restart_delay=0.3).start()
 health = lab.adopt(HealthProcess.watching(worker))

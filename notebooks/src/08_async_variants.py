@@ -416,7 +416,8 @@ from fiblab import plots
 async_rows = fc.step_rows(lab.client, [h.workflow_id for h in async_handles])
 names = {h.workflow_id: f"fib({n}), {s} s" for h, (n, s) in zip(async_handles, jobs)}
 plots.plot_timeline([{**r, "lane": names[r["workflow_id"]]} for r in async_rows],
-                    lane_key="lane", label_key=None, title="Three async workflows, one server");
+                    lane_key="lane", label_key=None, title="Three async workflows, one server",
+                    ylabel="workflow");
 
 # %% [markdown]
 # **Check:** results arrived shortest wait first, not in enqueue order; the three steps
