@@ -15,6 +15,9 @@ Each module defines its workflows at import time and, run as
 * ``workflow_in_step``  – a workflow started from inside a step vs. from workflow code
   (notebook 08, section 2).
 
+Not a server but a program of three processes: ``blind_health`` – the original
+``server2.py``'s health check, which says "healthy" while its worker is dead (notebook 06).
+
 Workflow names are distinct across modules, so a notebook kernel may import them all (to
 show their source) next to :mod:`fiblab.app`.
 """
