@@ -366,3 +366,30 @@ def test_blind_health_says_healthy_while_its_worker_is_a_zombie(lab) -> None:
     assert worker.status() == psutil.STATUS_ZOMBIE  # nobody waited for it
     assert blind.stop() == 0
     assert not worker.is_running()
+
+
+def test_blind_health_parent_loop_exits_1_when_its_worker_dies(lab) -> None:
+    import re
+
+    import psutil
+
+    from fiblab import config
+    from fiblab.health import probe
+    from fiblab.processes import ManagedProcess
+    from fiblab.protocol import SERVER_READY_PREFIX
+
+    loop = lab.adopt(
+        ManagedProcess(
+            "loop", "fiblab.variants.blind_health",
+            ["--executor-id", "loop-worker", "--parent-loop"], lab.scratch,
+            ready_marker=SERVER_READY_PREFIX, env={config.DATABASE_URL_ENV: lab.database_url},
+        )
+    )  # fmt: skip
+    loop.start().wait_ready()
+    found = re.search(r"port=(\d+) health_pid=(\d+) worker_pid=(\d+)", loop.logs())
+    port, health_pid, worker = int(found[1]), int(found[2]), psutil.Process(int(found[3]))
+    assert probe(port).status == 200
+    worker.send_signal(signal.SIGKILL)
+    assert loop.wait(10) == 1
+    assert probe(port).status is None
+    assert not psutil.pid_exists(health_pid) or psutil.Process(health_pid).status() == "zombie"

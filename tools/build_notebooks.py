@@ -168,9 +168,9 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
                 "Exercise: write your own server — the original `server.py`, on DBOS 3.4",
             ),
         ),
-        "refused by 3.4 (`database_url`, `Queue(…)`); a new random executor id per start, so "
-        "it never recovers its own workflow; `DBOS.destroy()` with no timeout loses the "
-        "running step's result",
+        "refused by 3.4 (`database_url`, `Queue(…)`); its random executor id is silently "
+        "replaced by `local`, and what it meant — a new id per start — never recovers its "
+        "own workflow; `DBOS.destroy()` with no timeout loses the running step's result",
     ),
     Retelling(
         "server2.py",
@@ -184,6 +184,7 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
     Retelling(
         "server3.py",
         (
+            ("06_health_split", "The original's health check: healthy while the worker is dead"),
             ("06_health_split", "Three processes, three jobs"),
             ("07_class_based_variants", "1 · A memoising calculator instance"),
         ),
@@ -202,10 +203,11 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
     Retelling(
         "exp9-screenshot.png",
         (
-            ("04_client_handles", "Two servers, one queue: the original screenshot"),
             ("03_servers", "From DBOS 1.x to 3.4: the original's lines, today"),
+            ("04_client_handles", "Two servers, one queue: the original screenshot"),
         ),
-        "two servers with random executor ids and DBOS 1.7's admin server, which 3.4 no longer has",
+        "two servers with random executor ids; the second one's DBOS 1.7 admin server failed "
+        "on a port already in use (3.4 has no admin server)",
     ),
     Retelling(
         "ex1.py",
@@ -225,6 +227,7 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
                 "05_crash_and_recovery",
                 "A step that crashes every time: `MAX_RECOVERY_ATTEMPTS_EXCEEDED`",
             ),
+            ("06_health_split", "When restarting cannot help: the supervisor gives up"),
         ),
         "`main()` enqueues a new workflow at every start, so each restart of its crash loop "
         "adds one; a fixed workflow id stops that",

@@ -7,6 +7,11 @@ process answers ``GET /health`` with 200 and ``{"status": "healthy"}`` without l
 anything. So when the worker dies, nothing notices: the parent never waits for it (it
 stays a zombie) and the health process goes on saying "healthy". (The original also
 bound the fixed port 8080; this one takes a free port and prints it.)
+
+With ``--parent-loop`` the parent behaves like ``server3.py``'s instead: it watches both
+children, and when either dies it terminates the other and exits 1 — nothing restarts
+the worker; the whole service goes down with it. (The original looked once a second;
+this one every 0.2 s.)
 """
 
 from __future__ import annotations
@@ -69,11 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
         description="The original server2.py's shape: a health process that always says "
-        "healthy, a fiblab worker, and a parent that waits for the health process only.",
+        "healthy, a fiblab worker, and a parent that waits for the health process only "
+        "(with --parent-loop, server3.py's: the parent exits 1 when either child dies).",
     )
     cli.add_database_url(parser)
     cli.add_executor_id(parser)
     cli.add_scratch_dir(parser, "the worker's crash markers and step logs")
+    parser.add_argument(
+        "--parent-loop",
+        action="store_true",
+        help="like server3.py: when either child dies, terminate the other and exit 1",
+    )
     return parser
 
 
@@ -106,6 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, stop)
     threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     log(f"{READY_PREFIX} port={port} health_pid={health.pid} worker_pid={worker.pid}")
+    if args.parent_loop:  # server3.py: watch both, and give up when either dies
+        while health.is_alive() and worker.poll() is None:
+            time.sleep(0.2)
+        log("a child process has ended: stopping the other and exiting 1")
+        worker.terminate()
+        health.terminate()
+        health.join()
+        worker.wait()
+        return 1
     health.join()  # like server2.py: wait for the health process, never for the worker
     return 0
 

@@ -202,8 +202,8 @@ assert killed["workflow status"] == "PENDING" and 2 <= killed["steps recorded"] 
 # ## The killed workflow waits for its own executor id
 #
 # A `PENDING` workflow whose server died is picked up when a server with the **same
-# executor id** starts again — and only then. The original experiment's `server.py`
-# missed this: it gave every start a fresh random id,
+# executor id** starts again — left to itself, only then (05 shows the ways out). The
+# original experiment's `server.py` missed this: it gave every start a fresh random id,
 #
 # ```python
 # _utils.GlobalParams.executor_id = str(uuid.uuid4())
@@ -258,8 +258,10 @@ assert len(repeated) <= 1  # ... once, except at most the one in flight at the k
 # %% [markdown]
 # ## From DBOS 1.x to 3.4: the original's lines, today
 #
-# The original `server.py` was written for DBOS 1.7 and does not start on 3.4. Where its
-# code meets today's API:
+# The original `server.py` was written for DBOS 1.7 and does not start on 3.4. (Its
+# screenshot, `exp9-screenshot.png`, shows two servers with random executor ids, and the
+# second one's admin server failing with "Address already in use" on 1.7's fixed port.)
+# Where its code meets today's API:
 #
 # | the original (1.x) | DBOS 3.4 |
 # | --- | --- |

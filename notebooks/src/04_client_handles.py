@@ -386,7 +386,9 @@ assert len(await client.list_workflow_steps_async(REQUEST_ID)) == 1
 # refused with `DBOSQueueDeduplicatedError`, and nothing is written. When the first one
 # ends, DBOS clears its deduplication id (read `_sys_db.py`: every update that records an
 # outcome sets `deduplication_id=None`), so the same id is free again. Use it for "at
-# most one of these at a time", and a workflow id for "this one, once".
+# most one of these at a time", and a workflow id for "this one, once". (With
+# `duplication_policy="return-existing"` in the options, the second enqueue gets the
+# first one's handle instead of the error: `dbos/_enqueue_options.py`.)
 
 # %%
 from dbos import error as dbos_error
@@ -441,9 +443,11 @@ assert report_result[:2] == later_result[:2] == (31, fib_iterative(31))
 #   `_workflow_commands.py`).
 # * **`cancel_workflow(id)`**: `CANCELLED` at once.
 #
-# Neither stops a step that is already running. The workflow finds out when it starts
-# its next step (DBOS reads the workflow's status before each step) and goes no
-# further. Its checkpoints stay, so `resume_workflow` could carry it on later.
+# Neither stops a step that is already running (a synchronous one; an async step can opt
+# in to being interrupted with `@DBOS.step(preemptible=True)`). The workflow finds out
+# when it starts its next step (DBOS reads the workflow's status before each step) and
+# goes no further. Its checkpoints stay, so `resume_workflow` could carry it on later —
+# a timed-out one with a fresh timeout, which starts again at its next dequeue.
 #
 # We send two copies of a job too long to wait for — `fibonacci_steps_workflow(60)` at
 # 0.1 s per step, about six seconds — one with a 0.3 s timeout; the other we cancel after

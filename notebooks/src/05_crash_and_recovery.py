@@ -428,7 +428,9 @@ assert all(s.alive for s in others)
 # which every process polls once a second; we pass `queue_name="my_queue"` so it is
 # picked up at the next 0.1 s poll. Any live server takes it — the interrupted step
 # runs again, the checkpointed ones do not. (`dbos workflow resume ID -s URL`, which you
-# ran above, does the same without the queue option.)
+# ran above, does the same without the queue option.) Resume only a workflow whose owner
+# is known to be dead: resuming one that is still running starts a second execution
+# beside it (DBOS's "Concurrent Executions" page).
 
 # %%
 first, second, third = stranded

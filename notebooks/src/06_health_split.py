@@ -16,8 +16,9 @@
 # ## The original's health check: healthy while the worker is dead
 #
 # The original experiment's `server2.py` ran three processes: a parent that started a
-# health server and a DBOS worker as two children, then waited — for the health server
-# only (`health_process.join()` comes first). Its health handler answered every
+# health server and a DBOS worker as two children, then waited for the health server
+# first (`health_process.join()`) — which never ends, so it never waited for the worker.
+# Its health handler answered every
 # `GET /health` with 200 and `"status": "healthy"`, without looking at the worker.
 # `fiblab.variants.blind_health` has the same shape, with a fiblab server as the worker
 # (and a free port instead of the original's fixed 8080). We start it, probe it, kill
@@ -56,16 +57,46 @@ print("after the kill: ", after_kill.status, after_kill.body,
 
 # %% [markdown]
 # **Check:** after the kill the health server still answers 200 "healthy"; the worker is
-# a zombie — dead, and never waited for by its parent, so nothing noticed. A load
-# balancer or an orchestrator asking this endpoint would keep sending work to a server
-# that cannot do it.
+# a zombie — dead, and never waited for by its parent, so nothing noticed. Nothing
+# restarts it either: the workflows on its queue wait, and the one it was running stays
+# `PENDING`, while anyone who asks is told all is well.
 
 # %%
 assert before_kill.status == after_kill.status == 200
 assert after_kill.body["status"] == "healthy"
 assert blind_worker.status() == psutil.STATUS_ZOMBIE
+
+# %%
 assert blind.stop() == 0  # its SIGTERM handler is the only place it waits for the worker
 assert not blind_worker.is_running()  # reaped at last
+
+# %% [markdown]
+# Its successor, `server3.py`, watched both children instead (once a second; our copy,
+# `--parent-loop`, every 0.2 s) — and when either died, it terminated the other and
+# exited with status 1. The zombie is gone, and so is the service: nothing restarts the
+# worker, and the health endpoint dies with it.
+
+# %%
+loop = lab.adopt(ManagedProcess(
+    "parent-loop", "fiblab.variants.blind_health",
+    ["--executor-id", "blind-worker", "--parent-loop"], lab.scratch,
+    ready_marker=SERVER_READY_PREFIX, env={config.DATABASE_URL_ENV: lab.database_url},
+))
+loop.start().wait_ready()
+found = re.search(r"blind-health ready port=(\d+) health_pid=\d+ worker_pid=(\d+)", loop.logs())
+loop_port, loop_worker = int(found[1]), psutil.Process(int(found[2]))
+assert loop_worker.ppid() == loop.pid
+loop_before = probe(loop_port)
+loop_worker.send_signal(signal.SIGKILL)
+loop_exit = loop.wait(10)
+loop_after = probe(loop_port)
+print("before the kill:", loop_before.status, "| parent's exit code:", loop_exit,
+      "| after:", loop_after.status, loop_after.error)
+
+# %%
+assert loop_before.status == 200
+assert loop_exit == 1  # the parent gave up, as server3.py did
+assert loop_after.status is None  # no health endpoint any more: the service is gone
 
 # %% [markdown]
 # ## Three processes, three jobs
