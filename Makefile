@@ -31,6 +31,8 @@ lab: $(BIN)/.fiblab-installed
 # tier (handouts in a browser, a Jupyter server) runs alone, after them.
 PARALLEL = -n 2 --dist loadfile
 NOTEBOOKS_PARALLEL = -n 2 --dist load
+# The e2e session reuses the notebooks executed since `make test` started (for handouts).
+STARTED := $(shell date +%s)
 test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff check fiblab tests tools benchmarks
 	$(BIN)/ruff format --check fiblab tests tools benchmarks
@@ -38,7 +40,7 @@ test: $(BIN)/.fiblab-installed
 	@echo "=== pass 1/2: SQLite (notebooks run twice per kernel by tests/test_notebook_reruns.py) ==="
 	$(BIN)/python -m pytest -m "unit or integration" $(PARALLEL) tests
 	$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests
-	$(BIN)/python -m pytest -m e2e tests
+	FIBLAB_EXECUTED_SINCE=$(STARTED) $(BIN)/python -m pytest -m e2e tests
 	@echo "=== pass 2/2: PostgreSQL ==="
 	$(BIN)/python -m fiblab.localpg run --install -- sh -c '\
 		$(BIN)/python -m pytest -m integration $(PARALLEL) tests && \

@@ -27,6 +27,10 @@ os.environ[config.SCRATCH_ROOT_ENV] = str(SCRATCH_ROOT)
 # Executed notebooks the notebook tier leaves for the handouts test (git-ignored).
 EXECUTED = REPO / "tests" / "artifacts" / "executed"
 SESSION_STARTED = time.time()
+# Executed copies written since this moment count as this run's (the handouts test reuses
+# them). `make test` runs the notebook and e2e tiers as two pytest sessions and passes
+# the time it started; a session run by hand counts only its own copies.
+EXECUTED_SINCE = float(os.environ.get("FIBLAB_EXECUTED_SINCE", SESSION_STARTED))
 _counter = itertools.count()
 
 # The tiers, in the order a session runs them (the cheap ones fail first; the notebook

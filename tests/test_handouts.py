@@ -46,7 +46,7 @@ import pytest
 from fiblab import config
 from fiblab.waiting import wait_for
 
-from .conftest import EXECUTED, REPO, SCRATCH_ROOT, SESSION_STARTED
+from .conftest import EXECUTED, EXECUTED_SINCE, REPO, SCRATCH_ROOT
 from .websocket_client import WebSocket
 
 NOTEBOOKS = REPO / "notebooks"
@@ -107,8 +107,8 @@ def solution_lines(nb: nbformat.NotebookNode) -> list[str]:
 def built(request: pytest.FixtureRequest) -> SimpleNamespace:
     """Run the handout command once for this module (the embedded SQLite default), on the
     notebooks this session already executed."""
-    for stale in EXECUTED.glob("*.ipynb"):  # only what this session executed counts
-        if stale.stat().st_mtime < SESSION_STARTED:
+    for stale in EXECUTED.glob("*.ipynb"):  # only what this run executed counts
+        if stale.stat().st_mtime < EXECUTED_SINCE:
             stale.unlink()
     command = [sys.executable, str(REPO / "tools" / "handouts.py"), "--out", str(OUT)]
     command += ["--executed", str(EXECUTED)]
@@ -128,6 +128,8 @@ def built(request: pytest.FixtureRequest) -> SimpleNamespace:
     summary.insert(0, f"{reused} of {len(STEMS)} notebooks reused from {EXECUTED}")
     say(request.config, "\n[handouts] " + "\n[handouts] ".join(summary))
     assert result.returncode == 0, result.stdout + result.stderr
+    if "FIBLAB_EXECUTED_SINCE" in os.environ and not ONLY:  # `make test`: nothing runs twice
+        assert reused == len(STEMS), "\n".join(summary)
     return SimpleNamespace(out=OUT, stdout=result.stdout)
 
 
