@@ -546,6 +546,16 @@ def count_statements_here(counts: probe.StatementCounts) -> Callable[[], None]:
     return lambda: [event.remove(Engine, name, fn) for name, fn in listeners]
 
 
+def runqueue_wait(pid: int) -> float:
+    """Seconds the threads of ``pid`` have spent runnable but waiting for a core (Linux
+    schedstat; threads that ended are not counted): how much a busy machine delays it."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            total += int(stat.read_text().split()[1])
+    return total / 1e9
+
+
 def set_wal(database_url: str) -> None:
     """Switch a fiblab SQLite system database to WAL journaling (kept in the file)."""
     import sqlite3
@@ -558,10 +568,10 @@ def set_wal(database_url: str) -> None:
 
 #: Queue polling intervals poll-cost measures (``--polling-intervals``).
 POLLING_INTERVALS = [config.QUEUE_POLLING_INTERVAL_SEC]
-#: Round trips in poll-cost start after a pause drawn from U(0, this many polling
-#: intervals): spread over several poll periods, the arrival's phase is close to uniform.
-#: (The latency benchmark's U(0, 0.25 s) spans 2.5 periods of 0.1 s: phases in one half
-#: of the period come up 1.5 times as often as in the other.)
+#: Round trips in poll-cost start after a pause drawn from U(0, this many poll periods,
+#: as measured while idle): a whole number of periods makes every phase of the poll
+#: equally likely. (The latency benchmark's U(0, 0.25 s) spans about 2.4 periods of a
+#: 0.1 s poll, so some phases come up 1.5 times as often as others.)
 ARRIVAL_SPREAD_PERIODS = 5
 
 
@@ -575,16 +585,34 @@ def bench_poll_cost(trials: int, label: str) -> dict[str, float]:
     for interval in POLLING_INTERVALS:
         for journal in journals:
             name = f"{interval:g} s" + (f", {journal}" if label == "sqlite" else "")
+            repeat = 2
+            while f"{name}: round trip ms (median)" in results:  # an interval asked for twice
+                name, repeat = f"{name.split(' #')[0]} #{repeat}", repeat + 1
             with Lab(f"bench-pollcost-{label}") as lab:
                 if journal == "WAL":
                     set_wal(lab.database_url)
                 server = probe_server(lab, "a", polling_interval=interval).start().wait_ready()
                 round_trips(lab, config.RESULT_POLLING_INTERVAL_SEC, 2, seed=0)  # warm
                 time.sleep(SETTLE_SECONDS)
-                results.update(idle_poll_figures(server, name, first=not results))
+                idle = idle_poll_figures(server, name, first=not results)
+                results.update(idle)
+                # A whole number of measured poll periods, so every phase is as likely.
+                rate = idle[f"{name}: idle polls of my_queue/s"]
+                period = 1 / rate if rate else interval
+                waited = runqueue_wait(server.pid), runqueue_wait(os.getpid())
+                samples = 10 * trials
                 totals, parts, client = round_trip_parts(
-                    lab, server, 10 * trials, seed=1, spread=ARRIVAL_SPREAD_PERIODS * interval
+                    lab, server, samples, seed=1, spread=ARRIVAL_SPREAD_PERIODS * period
                 )
+                server_wait = runqueue_wait(server.pid) - waited[0]
+                client_wait = runqueue_wait(os.getpid()) - waited[1]
+            results[f"{name}: load average (1 min) after"] = os.getloadavg()[0]
+            results[f"{name}: server threads' wait for a core, ms per round trip"] = (
+                1000 * server_wait / samples
+            )
+            results[f"{name}: client threads' wait for a core, ms per round trip"] = (
+                1000 * client_wait / samples
+            )
             results[f"{name}: round trip ms (median)"] = 1000 * statistics.median(totals)
             results[f"{name}: round trip ms (min)"] = 1000 * min(totals)
             results[f"{name}: round trip ms (max)"] = 1000 * max(totals)
