@@ -767,6 +767,12 @@ class DatabaseCounters:
                 (int(c), q) for c, q in conn.execute(sa.text(query), {"db": self.db, "n": limit})
             ]
 
+    def connections(self) -> int:
+        """Backends connected to the lab's database right now."""
+        query = "SELECT count(*) FROM pg_stat_activity WHERE datname = :db"
+        with self.engine.connect() as conn:
+            return int(conn.execute(self.sa.text(query), {"db": self.db}).scalar_one())
+
     def reset(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(self.sa.text("SELECT pg_stat_statements_reset()"))
@@ -975,7 +981,12 @@ def bench_pg_cost(trials: int, label: str) -> dict[str, float]:
             with open(log, errors="replace") as text:
                 text.seek(offset)
                 statements = captured_poll_statements(text.read())
+            with_server = counters.connections()
             server.stop()
+            time.sleep(0.5)  # the backends notice the closed connections
+            results["connections held by one server (after its workflows)"] = (
+                with_server - counters.connections()
+            )
             if set(statements) == set(POLL_STATEMENTS):
                 clients = 2 * usable_cores()
                 for mode in ("prepared", "extended"):
