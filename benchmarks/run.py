@@ -16,6 +16,8 @@ memory      RSS and USS of two idle servers vs a bare python, ``import dbos`` an
 idle-cpu    an idle server's CPU and wakeups per thread (DBOS's queue poller, its other
             threads, fiblab's watcher and main thread), at 0.1 s and 1.0 s polling, vs an
             idle ``import dbos`` process and the shipped server as a whole;
+busy-cpu    the same per thread while two servers compute 20 jobs of ~0.3 s, the waiting
+            client's CPU, and what sharing the GIL with a poller costs a computation;
 poll-cost   statements, transactions and CPU of one idle poll; a round trip split into
             enqueue, wait for poll, dequeue, hand-over, workflow and result read; on
             SQLite also with the database in WAL mode (an experiment);
@@ -40,6 +42,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -451,6 +454,93 @@ def bench_idle_cpu(trials: int, label: str) -> dict[str, float]:
         baseline.wait()
     results["goal: idle CPU % per server"] = 5.0
     return results
+
+
+# --- 7b. CPU by thread while two servers compute ------------------------------------
+
+GIL_TRIALS = 10  # interleaved pairs in the in-process GIL probe
+
+
+def bench_busy_cpu(trials: int, label: str) -> dict[str, float]:
+    """Goal 2's overhead, thread by thread: two probe servers (--prefetch 1) compute 20
+    jobs of ~0.3 s; each thread's share of a core and wakeups during the batch, and the
+    waiting client's CPU. Baseline: ProcessPoolExecutor(2) on the same jobs just before.
+    Then, in this process, what sharing the interpreter lock with a poller costs a
+    computation: fib alone vs beside a thread that burns 3.5 ms of CPU every 0.1 s."""
+    n = n_for_seconds(0.3)
+    ns = [n] * 20
+    results: dict[str, float] = {"job n": n}
+    pool = statistics.median(pool_seconds(ns, 2) for _ in range(trials))
+    results["ProcessPoolExecutor(2) s (baseline)"] = pool
+    with Lab(f"bench-busy-{label}") as lab:
+        servers = [probe_server(lab, e, count=False, extra_args=["--prefetch", "1"]) for e in "ab"]
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        servers_seconds(lab, [1, 1])  # warm
+        time.sleep(SETTLE_SECONDS)
+        batches, client, threads = [], [], {s.name: {} for s in servers}
+        for _ in range(trials):
+            before = {s.name: thread_samples(s.pid) for s in servers}
+            mine, started = process_cpu(os.getpid()), time.monotonic()
+            batches.append(servers_seconds(lab, ns))
+            seconds = time.monotonic() - started
+            client.append(100 * (process_cpu(os.getpid()) - mine) / seconds)
+            for server in servers:
+                rows = per_thread(before[server.name], thread_samples(server.pid), seconds)
+                for name, row in rows.items():
+                    threads[server.name].setdefault(name, []).append(row)
+    results["2 servers s (median)"] = statistics.median(batches)
+    results["2 servers / pool"] = statistics.median(batches) / pool
+    results["client (this process) % of a core while waiting"] = statistics.median(client)
+    for server, rows in threads.items():
+        ranked = sorted(rows.items(), key=lambda kv: -statistics.median(r[0] for r in kv[1]))
+        for name, values in ranked:
+            cpu = statistics.median(r[0] for r in values)
+            wakeups = statistics.median(r[1] for r in values)
+            if cpu or wakeups >= 1:
+                results[f"server {server}: {name} % of a core"] = cpu
+                results[f"server {server}: {name} wakeups/s"] = wakeups
+    results.update(gil_probe())
+    return results
+
+
+def gil_probe() -> dict[str, float]:
+    """fib's own CPU time (thread_time: immune to other programs taking the core) alone
+    and beside a thread that burns 3.5 ms every 0.1 s; the ratio is what sharing the
+    interpreter lock costs the computation beyond the poller's own CPU (cache, handoffs).
+    Medians of GIL_TRIALS interleaved pairs."""
+    from fiblab.fib import fib_recursive
+
+    stop = threading.Event()
+
+    def poller() -> None:
+        while not stop.wait(0.1):
+            end = time.thread_time() + 0.0035
+            while time.thread_time() < end:
+                pass
+
+    def fib_cpu() -> float:
+        started = time.thread_time()
+        fib_recursive(n)
+        return time.thread_time() - started
+
+    n = n_for_seconds(0.15)
+    alone, shared = [], []
+    for _ in range(GIL_TRIALS):
+        alone.append(fib_cpu())
+        stop.clear()
+        thread = threading.Thread(target=poller, daemon=True)
+        thread.start()
+        shared.append(fib_cpu())
+        stop.set()
+        thread.join()
+    return {
+        "GIL probe: fib's CPU beside a 3.5 ms / 0.1 s poller / alone": statistics.median(shared)
+        / statistics.median(alone),
+        "GIL probe: fib's CPU ms alone (baseline)": 1000 * statistics.median(alone),
+    }
 
 
 # --- 8. poll cost and round-trip breakdown ----------------------------------------------
@@ -1092,6 +1182,7 @@ BENCHMARKS = {
     "notebooks": bench_notebooks,
     "memory": bench_memory,
     "idle-cpu": bench_idle_cpu,
+    "busy-cpu": bench_busy_cpu,
     "poll-cost": bench_poll_cost,
     "pg-cost": bench_pg_cost,
 }
@@ -1102,6 +1193,7 @@ ON_POSTGRES = [
     "recovery",
     "memory",
     "idle-cpu",
+    "busy-cpu",
     "poll-cost",
     "pg-cost",
 ]
