@@ -275,6 +275,15 @@ assert idle_cpu[0.02] > 2 * idle_cpu[1.0]
 #   or, as measured above, `worker_concurrency=2` with fiblab's prefetch computing one
 #   at a time. Queue settings are stored in the database, so every server on it shares
 #   them.
+# * **How far one database goes.** Every server polls, even with nothing to do, so the
+#   database pays for servers × polls per second. Measured with PostgreSQL on this
+#   project's 2-core machine (to read, not checked here: `benchmarks/README.md`, section
+#   11, `benchmarks/run.py --only pg-cost --postgres`): an idle server polling every 0.1 s
+#   costs PostgreSQL about 16–17.5 ms of CPU per second, and a workflow about 20
+#   statements and 4–5 ms. That puts roughly 27 busy servers (0.3 s jobs) or 35–65 idle
+#   ones per database core — but connections run out first: each server holds 6, so
+#   PostgreSQL's default `max_connections = 100` stops at about 15 servers. Fewer polls
+#   (a longer interval while idle) buy more than splitting the queue into partitions.
 
 # %% [markdown]
 # ## Exercise
