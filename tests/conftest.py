@@ -33,6 +33,14 @@ SESSION_STARTED = time.time()
 EXECUTED_SINCE = float(os.environ.get("FIBLAB_EXECUTED_SINCE", SESSION_STARTED))
 _counter = itertools.count()
 
+#: make test's second pass: FIBLAB_DATABASE_URL points at a PostgreSQL.
+IN_THE_POSTGRES_PASS = config.is_postgres(os.environ.get(config.DATABASE_URL_ENV, "sqlite:///"))
+#: For an integration test whose databases are all SQLite files of its own (or none): the
+#: PostgreSQL pass would run it again unchanged.
+sqlite_pass_only = pytest.mark.skipif(
+    IN_THE_POSTGRES_PASS, reason="its databases are SQLite files of its own: the SQLite pass ran it"
+)
+
 # The tiers, in the order a session runs them (the cheap ones fail first; the notebook
 # tier leaves the executed copies that the e2e handouts test builds from).
 TIERS = ("unit", "integration", "notebook", "e2e")

@@ -36,7 +36,7 @@ from fiblab.fib import fib_iterative
 from fiblab.localpg import find_bin_dir
 from fiblab.waiting import wait_for
 
-from .conftest import REPO, SCRATCH_ROOT
+from .conftest import REPO, SCRATCH_ROOT, sqlite_pass_only
 
 pytestmark = pytest.mark.integration
 
@@ -202,6 +202,7 @@ def test_every_block_is_run_or_says_what_covers_it() -> None:
     assert len(readme_blocks()) >= 8
 
 
+@sqlite_pass_only  # the README's commands name their SQLite files
 def test_the_readme_three_terminals_and_every_other_block(terminals: Terminals) -> None:
     outputs: dict[str, str] = {}
     for block in readme_blocks():
@@ -283,6 +284,7 @@ def inline_commands() -> list[tuple[str, str]]:
     return found
 
 
+@sqlite_pass_only  # reads --help texts and the Makefile: no database at all
 def test_every_inline_command_names_a_real_target_program_and_options() -> None:
     """Commands mentioned in running text are not run, but they must not drift either:
     a ``make`` target exists; a program answers ``--help`` naming every option used."""

@@ -26,9 +26,9 @@ from fiblab.processes import ManagedProcess, ServerProcess
 from fiblab.protocol import HEALTH_READY_PREFIX, SUPERVISOR_READY_PREFIX, port_in_log
 from fiblab.waiting import wait_for
 
-from .conftest import SCRATCH_ROOT
+from .conftest import SCRATCH_ROOT, sqlite_pass_only
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, sqlite_pass_only]  # fresh SQLite paths
 
 #: A CPU hog: spins until its deadline or until the test that started it is gone.
 HOG = """

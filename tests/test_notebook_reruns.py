@@ -31,7 +31,21 @@ pytestmark = [pytest.mark.notebook, pytest.mark.timeout(1200)]
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SIDE_BY_SIDE = ("01_step_workflow", "03_servers")
-ALONE = [p for p in NOTEBOOKS if p.stem not in SIDE_BY_SIDE]
+# The longest first (benchmarks/README.md, section 5), so that two pytest-xdist workers
+# finish at about the same time instead of one waiting for the other's last notebook.
+LONGEST_FIRST = (
+    "09_scaling_out",
+    "08_async_variants",
+    "02_queues",
+    "06_health_split",
+    "05_crash_and_recovery",
+    "07_class_based_variants",
+    "04_client_handles",
+)
+ALONE = sorted(
+    (p for p in NOTEBOOKS if p.stem not in SIDE_BY_SIDE),
+    key=lambda p: LONGEST_FIRST.index(p.stem) if p.stem in LONGEST_FIRST else len(LONGEST_FIRST),
+)
 DATABASE_URL = os.environ.get(config.DATABASE_URL_ENV)
 RUNS = 1 if DATABASE_URL else 2  # the SQLite default, as a learner has it: Run All twice
 
@@ -70,12 +84,6 @@ def check_no_password(nb: nbformat.NotebookNode, name: str) -> None:
         assert password not in nbformat.writes(nb), f"{name} shows the database password"
 
 
-@pytest.mark.parametrize("path", ALONE, ids=[p.stem for p in ALONE])
-def test_run_all(path: Path) -> None:
-    check_no_password(execute(path), path.stem)
-    assert strays(wait=10) == []
-
-
 def test_two_notebooks_side_by_side() -> None:
     """01 and 03 at the same time: each still passes (``RUNS`` times in its kernel)."""
     pair = [REPO / "notebooks" / f"{stem}.ipynb" for stem in SIDE_BY_SIDE]
@@ -83,6 +91,12 @@ def test_two_notebooks_side_by_side() -> None:
         futures = {path.stem: pool.submit(execute, path) for path in pair}
     for name, future in futures.items():
         check_no_password(future.result(), name)
+    assert strays(wait=10) == []
+
+
+@pytest.mark.parametrize("path", ALONE, ids=[p.stem for p in ALONE])
+def test_run_all(path: Path) -> None:
+    check_no_password(execute(path), path.stem)
     assert strays(wait=10) == []
 
 

@@ -5,7 +5,6 @@ Notebook outputs are checked where the notebooks run: tests/test_notebook_reruns
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
@@ -14,8 +13,9 @@ from fiblab import config
 from fiblab.lab import Lab
 from fiblab.processes import ProcessFailed, ServerProcess
 
+from .conftest import IN_THE_POSTGRES_PASS
+
 PASSWORD = "Known-Secret-42"
-IN_THE_POSTGRES_PASS = config.is_postgres(os.environ.get(config.DATABASE_URL_ENV, "sqlite:///"))
 
 
 def closed_port() -> int:
