@@ -336,28 +336,16 @@ def test_async_workflows_overlap_and_arrive_as_they_complete(lab) -> None:
 
 
 def test_blind_health_says_healthy_while_its_worker_is_a_zombie(lab) -> None:
-    import re
-
     import psutil
 
-    from fiblab import config
     from fiblab.health import probe
-    from fiblab.processes import ManagedProcess
-    from fiblab.protocol import SERVER_READY_PREFIX
     from fiblab.variants import blind_health
 
     assert_help_documents_every_option("fiblab.variants.blind_health", blind_health.build_parser())
-    blind = lab.adopt(
-        ManagedProcess(
-            "blind", "fiblab.variants.blind_health", ["--executor-id", "blind-worker"],
-            lab.scratch, ready_marker=SERVER_READY_PREFIX,
-            env={config.DATABASE_URL_ENV: lab.database_url},
-        )
-    )  # fmt: skip
+    blind = lab.adopt(blind_health.handle("blind", lab.database_url, lab.scratch))
     blind.start().wait_ready()
-    found = re.search(r"port=(\d+) health_pid=\d+ worker_pid=(\d+)", blind.logs())
-    assert found, blind.logs()
-    port, worker = int(found[1]), psutil.Process(int(found[2]))
+    port, worker_pid = blind_health.port_and_worker(blind)
+    worker = psutil.Process(worker_pid)
     assert worker.ppid() == blind.pid
     worker.send_signal(signal.SIGKILL)
     wait_for(lambda: worker.status() == psutil.STATUS_ZOMBIE, 10, "the worker to die")
@@ -369,27 +357,17 @@ def test_blind_health_says_healthy_while_its_worker_is_a_zombie(lab) -> None:
 
 
 def test_blind_health_parent_loop_exits_1_when_its_worker_dies(lab) -> None:
-    import re
-
     import psutil
 
-    from fiblab import config
     from fiblab.health import probe
-    from fiblab.processes import ManagedProcess
-    from fiblab.protocol import SERVER_READY_PREFIX
+    from fiblab.variants import blind_health
 
-    loop = lab.adopt(
-        ManagedProcess(
-            "loop", "fiblab.variants.blind_health",
-            ["--executor-id", "loop-worker", "--parent-loop"], lab.scratch,
-            ready_marker=SERVER_READY_PREFIX, env={config.DATABASE_URL_ENV: lab.database_url},
-        )
-    )  # fmt: skip
+    loop = lab.adopt(blind_health.handle("loop", lab.database_url, lab.scratch, "--parent-loop"))
     loop.start().wait_ready()
-    found = re.search(r"port=(\d+) health_pid=(\d+) worker_pid=(\d+)", loop.logs())
-    port, health_pid, worker = int(found[1]), int(found[2]), psutil.Process(int(found[3]))
+    port, worker_pid = blind_health.port_and_worker(loop)
+    health_pid = blind_health.port_in_log(loop.logs(), blind_health.READY_PREFIX, "health_pid")
     assert probe(port).status == 200
-    worker.send_signal(signal.SIGKILL)
+    psutil.Process(worker_pid).send_signal(signal.SIGKILL)
     assert loop.wait(10) == 1
     assert probe(port).status is None
     assert not psutil.pid_exists(health_pid) or psutil.Process(health_pid).status() == "zombie"

@@ -27,10 +27,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import FrameType
 
 from fiblab import cli, config
-from fiblab.protocol import HEALTH_PATH, HOST
+from fiblab.processes import ManagedProcess
+from fiblab.protocol import HEALTH_PATH, HOST, SERVER_READY_PREFIX, port_in_log
 
 PROGRAM = "python -m fiblab.variants.blind_health"
 READY_PREFIX = "blind-health ready"
@@ -68,6 +70,22 @@ def serve_health(port_out: Connection) -> None:
     port_out.send(server.server_address[1])
     threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     server.serve_forever()
+
+
+def handle(name: str, database_url: str, scratch: Path, *args: str) -> ManagedProcess:
+    """A notebook's handle on this program (not started yet); ready once its worker is."""
+    return ManagedProcess(
+        name, "fiblab.variants.blind_health", ["--executor-id", f"{name}-worker", *args],
+        scratch, ready_marker=SERVER_READY_PREFIX, env={config.DATABASE_URL_ENV: database_url},
+    )  # fmt: skip
+
+
+def port_and_worker(process: ManagedProcess) -> tuple[int, int]:
+    """The health port and the worker's pid that a started ``process`` printed."""
+    found = [port_in_log(process.logs(), READY_PREFIX, key) for key in ("port", "worker_pid")]
+    if None in found:
+        raise RuntimeError(f"{process.name} printed no ready line:\n{process.tail()}")
+    return found[0], found[1]  # type: ignore[return-value]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,27 +25,20 @@
 # its worker with SIGKILL, and probe it again:
 
 # %%
-import re
 import signal
 
 import psutil
 
-from fiblab import config
 from fiblab.health import probe
 from fiblab.lab import Lab
-from fiblab.processes import ManagedProcess
-from fiblab.protocol import SERVER_READY_PREFIX
+from fiblab.variants import blind_health
 from fiblab.waiting import wait_for
 
 lab = Lab("06_health_split")
-blind = lab.adopt(ManagedProcess(
-    "blind-health", "fiblab.variants.blind_health", ["--executor-id", "blind-worker"],
-    lab.scratch, ready_marker=SERVER_READY_PREFIX,  # the worker's ready line, in its log
-    env={config.DATABASE_URL_ENV: lab.database_url},
-))
-blind.start().wait_ready()
-found = re.search(r"blind-health ready port=(\d+) health_pid=\d+ worker_pid=(\d+)", blind.logs())
-blind_port, blind_worker = int(found[1]), psutil.Process(int(found[2]))
+blind = lab.adopt(blind_health.handle("blind-health", lab.database_url, lab.scratch))
+blind.start().wait_ready()  # the worker's ready line, in the parent's log
+blind_port, worker_pid = blind_health.port_and_worker(blind)
+blind_worker = psutil.Process(worker_pid)
 assert blind_worker.ppid() == blind.pid  # the worker is its child: ours to kill
 before_kill = probe(blind_port)
 blind_worker.send_signal(signal.SIGKILL)
@@ -58,8 +51,8 @@ print("after the kill: ", after_kill.status, after_kill.body,
 # %% [markdown]
 # **Check:** after the kill the health server still answers 200 "healthy"; the worker is
 # a zombie — dead, and never waited for by its parent, so nothing noticed. Nothing
-# restarts it either: the workflows on its queue wait, and the one it was running stays
-# `PENDING`, while anyone who asks is told all is well.
+# restarts it either: work sent to its queue would wait, while anyone who asks is told
+# all is well.
 
 # %%
 assert before_kill.status == after_kill.status == 200
@@ -77,14 +70,11 @@ assert not blind_worker.is_running()  # reaped at last
 # worker, and the health endpoint dies with it.
 
 # %%
-loop = lab.adopt(ManagedProcess(
-    "parent-loop", "fiblab.variants.blind_health",
-    ["--executor-id", "blind-worker", "--parent-loop"], lab.scratch,
-    ready_marker=SERVER_READY_PREFIX, env={config.DATABASE_URL_ENV: lab.database_url},
-))
+loop = lab.adopt(blind_health.handle("parent-loop", lab.database_url, lab.scratch,
+                                    "--parent-loop"))
 loop.start().wait_ready()
-found = re.search(r"blind-health ready port=(\d+) health_pid=\d+ worker_pid=(\d+)", loop.logs())
-loop_port, loop_worker = int(found[1]), psutil.Process(int(found[2]))
+loop_port, worker_pid = blind_health.port_and_worker(loop)
+loop_worker = psutil.Process(worker_pid)
 assert loop_worker.ppid() == loop.pid
 loop_before = probe(loop_port)
 loop_worker.send_signal(signal.SIGKILL)
