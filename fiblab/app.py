@@ -233,8 +233,10 @@ def launch(
     worker_concurrency: int | None = 1,
     polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
     log_level: str = "WARNING",
+    database_wait: float = config.DATABASE_WAIT_SEC,
 ) -> Queue:
-    """Configure and launch DBOS in this process, then register ``queue``.
+    """Configure and launch DBOS in this process, then register ``queue``; waits up to
+    ``database_wait`` seconds for the database to accept DBOS's tables.
 
     For code with no running event loop (a server). In a notebook cell use
     :func:`launch_async`.
@@ -242,7 +244,9 @@ def launch(
     options = queue_options(worker_concurrency, polling_interval_sec)
     # Registered before launch, the queue is polled from the first moment (registered
     # after, it waits for the queue manager's next scan, about a second).
-    prepare_database(database_url, queue, worker_concurrency, polling_interval_sec)
+    prepare_database(
+        database_url, queue, worker_concurrency, polling_interval_sec, timeout=database_wait
+    )
     DBOS(config=dbos_config(database_url, executor_id, log_level))
     DBOS.listen_queues([queue])  # DBOS 3.4 otherwise serves every queue in the database
     DBOS.launch()

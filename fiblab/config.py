@@ -37,6 +37,10 @@ RESULT_POLLING_INTERVAL_SEC = 0.01
 #: stop; a wake-up with nothing to check costs no database query.
 NOTIFICATION_POLLING_INTERVAL_SEC = 0.1
 
+#: How long a server keeps trying to reach its database and create DBOS's tables before
+#: it gives up, seconds (a busy SQLite file or a PostgreSQL that is still starting).
+DATABASE_WAIT_SEC = 30.0
+
 #: Logger of the workflows' "started"/"finished" lines; a server prints it, a kernel not.
 WORKFLOW_LOGGER = "fiblab.workflows"
 

@@ -49,7 +49,7 @@ def sqlalchemy_url(database_url: str, database: str | None = None) -> sa.engine.
     return url if database is None else url.set(database=database)
 
 
-def migrate(database_url: str, timeout: float = 30.0) -> None:
+def migrate(database_url: str, timeout: float = config.DATABASE_WAIT_SEC) -> None:
     """Create or update DBOS's tables; retries while the database is busy (e.g. locked).
 
     DBOS's migration helper reports a failure by printing it and exiting; this turns
@@ -84,8 +84,10 @@ def prepare_database(
     queue: str = config.QUEUE_NAME,
     worker_concurrency: int | None = 1,
     polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
+    timeout: float = config.DATABASE_WAIT_SEC,
 ) -> None:
-    """Create DBOS's tables and register ``queue``, before any server launches.
+    """Create DBOS's tables and register ``queue``, before any server launches; retries
+    for up to ``timeout`` seconds while the database is busy or unreachable.
 
     A server launched on a database that already lists its queue polls it at once;
     one that registers the queue itself after launch waits for the queue manager's next
@@ -94,7 +96,7 @@ def prepare_database(
     from dbos import DBOSClient
 
     def prepare() -> None:
-        migrate(database_url)
+        migrate(database_url, timeout)
         client = DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
         try:
             client.register_queue(

@@ -73,6 +73,13 @@ def build_parser(
         default=10,
         help="on SIGINT/SIGTERM, seconds to let running workflows finish (default: %(default)s)",
     )
+    parser.add_argument(
+        "--database-wait",
+        type=cli.positive_float,
+        default=config.DATABASE_WAIT_SEC,
+        help="seconds to keep trying to reach the database and create DBOS's tables "
+        "before giving up (default: %(default)g)",
+    )
     cli.add_scratch_dir(parser, "crash markers and step logs")
     parser.add_argument(
         "--health-port",
@@ -164,6 +171,7 @@ def main(
         worker_concurrency=taken,
         polling_interval_sec=args.polling_interval,
         log_level=args.log_level,
+        database_wait=args.database_wait,
     )
     log(
         f"{READY_PREFIX} executor_id={args.executor_id} pid={os.getpid()} ppid={parent_pid} "
