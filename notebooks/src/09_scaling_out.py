@@ -61,7 +61,7 @@ print(f"{cores} cores; {len(jobs)} jobs of fib({n}); pool of 1, 2, 4 processes:"
 import time
 
 from fiblab import client as fc
-from fiblab.fib import fib_recursive
+from fiblab.fib import fib_iterative
 from fiblab.lab import Lab
 
 
@@ -78,7 +78,7 @@ def jobs_seconds(lab):
     handles = fc.enqueue_many(lab.client, jobs)
     results = dict(fc.results_as_completed(lab.client, handles))
     seconds = time.perf_counter() - started
-    assert all(r[:2] == (n, fib_recursive(n)) for r in results.values()), results
+    assert all(r[:2] == (n, fib_iterative(n)) for r in results.values()), results
     return seconds
 
 
