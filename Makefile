@@ -25,11 +25,11 @@ lab: $(BIN)/.fiblab-installed
 # each twice in one kernel and keeps the first run for the handouts test), then the
 # integration and notebook tiers (each notebook once) on a throwaway local PostgreSQL
 # (installed with apt-get when we are root; skipped loudly if impossible).
-# The unit and integration tiers mostly wait on servers: two pytest-xdist workers, by
-# file. The notebooks too run two at a time: their speed checks have margins measured
+# The unit and integration tiers mostly wait on servers: three pytest-xdist workers, by
+# file (two cores ~80 % busy; two workers left them ~60 % busy). The notebooks too run two at a time: their speed checks have margins measured
 # with every core kept busy (benchmarks/README.md, "Notebook timing checks"). The e2e
 # tier (handouts in a browser, a Jupyter server) runs alone, after them.
-PARALLEL = -n 2 --dist loadfile
+PARALLEL = -n 3 --dist loadfile
 NOTEBOOKS_PARALLEL = -n 2 --dist load
 # The e2e session reuses the notebooks executed since `make test` started (for handouts).
 STARTED := $(shell date +%s)
