@@ -238,8 +238,8 @@ class Supervisor:
                     self._look_at_worker()
                 except Exception as error:  # e.g. the worker cannot even be spawned
                     self.message = f"supervisor of {self.worker.name} failed: {error!r}"
+                    self._set_state("gave-up")  # before the event: listeners read it
                     self._record("gave-up", self.worker.pid, None, repr(error))
-                    self._set_state("gave-up")
                 if self.finished:
                     self._finish.set()
                     return
@@ -264,16 +264,16 @@ class Supervisor:
         worker.wait()  # reaped already by returncode's poll; this forgets its pid file
         if not is_crash(code):
             self.message = f"{worker.name} ({pid}) stopped: {describe_exit(code)}; not restarted"
-            self._record("exited", pid, code, describe_exit(code))
             self._set_state("exited")
+            self._record("exited", pid, code, describe_exit(code))
             return
         hung, self._hung = self._hung, ""
         self._record("crashed", pid, code, describe_exit(code) + (f" ({hung})" if hung else ""))
         recent = [e for e in self.crashes if e.at >= time.time() - self.window_sec]
         if len(recent) >= self.max_crashes:
             self.message = self._give_up_message(recent)
-            self._record("gave-up", pid, code, f"{len(recent)} crashes in {self.window_sec:g} s")
             self._set_state("gave-up")
+            self._record("gave-up", pid, code, f"{len(recent)} crashes in {self.window_sec:g} s")
             return
         self._restart_at = time.monotonic() + self.restart_delay
         self._set_state("restarting")

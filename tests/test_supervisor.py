@@ -72,10 +72,18 @@ def test_restart_after_sigkill_same_executor_id_and_the_workflow_is_recovered(la
 
 
 def test_it_gives_up_after_a_bounded_number_of_fast_crashes(lab) -> None:
-    supervisor = Supervisor(lab.server("poison"), max_crashes=3, window_sec=60).start()
+    states_at_events: list[tuple[str, str]] = []  # what a listener sees (the CLI's does)
+    supervisor = Supervisor(
+        lab.server("poison"),
+        max_crashes=3,
+        window_sec=60,
+        on_event=lambda event: states_at_events.append((event.kind, supervisor.state)),
+    )
+    supervisor.start()
     handle = lab.enqueue_steps(10, crash_at=5, crash_every_time=True)  # crashes every run
 
     assert supervisor.wait_finished(timeout=90) == "gave-up"
+    assert states_at_events[-1] == ("gave-up", "gave-up")  # the state is set before the event
     assert len(supervisor.crashes) == 3 and supervisor.restarts == 2
     assert all(e.code == -signal.SIGKILL for e in supervisor.crashes)
     assert "gave up on poison" in supervisor.message
