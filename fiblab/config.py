@@ -37,6 +37,11 @@ RESULT_POLLING_INTERVAL_SEC = 0.01
 #: stop; a wake-up with nothing to check costs no database query.
 NOTIFICATION_POLLING_INTERVAL_SEC = 0.1
 
+#: How often DBOS sends the PostgreSQL notifications it batches (events and streams,
+#: which fiblab does not use), seconds. DBOS's default, 0.01 s, wakes a thread 100 times a
+#: second in every process for nothing here.
+NOTIFICATION_COALESCE_SEC = 0.1
+
 #: How long a server keeps trying to reach its database and create DBOS's tables before
 #: it gives up, seconds (a busy SQLite file or a PostgreSQL that is still starting).
 DATABASE_WAIT_SEC = 30.0
