@@ -42,7 +42,7 @@ show_source(fibonacci_index_step, fibonacci_steps_workflow)
 #
 # We register `one_at_a_time` (concurrency 1) and `three_at_a_time` (concurrency 3),
 # both polled every 0.1 s, and put the same six jobs on each. Each job,
-# `fibonacci_steps_workflow(5)`, has 4 steps that each wait 0.1 s: about 0.4 s of
+# `fibonacci_steps_workflow(5)`, has 4 steps that each wait 0.05 s: about 0.2 s of
 # waiting and very little computing, so running three at once should not slow each of
 # them down, even on a busy machine.
 #
@@ -72,7 +72,7 @@ async def warm(*queues):
 await warm(one_at_a_time, three_at_a_time)
 
 
-async def run_batch(queue, jobs=6, n=5, step_seconds=0.1):
+async def run_batch(queue, jobs=6, n=5, step_seconds=0.05):
     """Enqueue `jobs` step workflows on `queue`; return (wall seconds, step rows)."""
     started = time.perf_counter()
     handles = [
@@ -106,8 +106,8 @@ for rows, ax, title in ((serial_rows, top, "worker_concurrency=1"),
 # **Check:** with concurrency 1 no two jobs ever overlap; with concurrency 3 up to three
 # do, never more, and the batch takes well under the one-at-a-time time: ideally a third
 # (two rounds of three instead of six rounds of one, each also waiting for a poll). Ten
-# runs on a busy 2-core machine gave 0.31–0.41 of it (`benchmarks/README.md`); we check
-# for less than 0.6 (two at a time would give about half).
+# runs on a 2-core machine with every core kept busy gave 0.41–0.48 of it
+# (`benchmarks/README.md`); we check for less than 0.6 (two at a time would give about half).
 
 # %%
 serial_spans = fc.workflow_spans(serial_rows)
@@ -263,7 +263,7 @@ await warm(two_at_a_time)  # its first look, as for the others
 two_wall, two_rows = await run_batch(two_at_a_time)
 print(f"{two_wall:.2f} s, about {two_wall / serial_wall:.0%} of the one-at-a-time time")
 # Six jobs in three rounds of two instead of six rounds of one: about half (ten runs on
-# a busy 2-core machine: 0.49–0.57; three at a time gave 0.31–0.41).
+# a 2-core machine with every core kept busy: 0.52–0.58; three at a time gave 0.41–0.48).
 assert fc.max_concurrency(fc.workflow_spans(two_rows)) == 2
 assert 0.4 < two_wall / serial_wall < 0.75
 
