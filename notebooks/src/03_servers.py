@@ -339,7 +339,10 @@ assert inspect.signature(DBOS.destroy).parameters["workflow_completion_timeout_s
 #   `fibonacci-server`: a program of its own, which shares the database with fiblab's
 #   servers but nothing else), `system_database_url` from the environment variable
 #   `MY_DATABASE_URL`, `executor_id` from the first command-line argument (fixed per
-#   server, not random), `application_version` pinned to `my-server-1`;
+#   server, not random), `application_version` pinned to `my-server-1`, and
+#   `notification_listener_polling_interval_sec` 0.1 like fiblab's (the notebook stops
+#   your servers several times, and `DBOS.destroy` waits for that thread: each stop is
+#   then up to a second shorter);
 # * a **step** `fib_step(i, previous, current, hold_at=None)` returning
 #   `previous + current`, and a
 #   **workflow** `my_fib_workflow(n, hold_at=None)` that computes fib(n) one step per
@@ -413,6 +416,7 @@ config: DBOSConfig = {
     "system_database_url": os.environ["MY_DATABASE_URL"],
     "executor_id": sys.argv[1],  # fixed per server: a restart recovers its own work
     "application_version": "my-server-1",  # pinned: recovery follows the version
+    "notification_listener_polling_interval_sec": 0.1,  # destroy() waits on this thread
 }
 DBOS(config=config)
 
