@@ -18,14 +18,14 @@
 # `concurrent.futures.ProcessPoolExecutor`: plain processes, no database, no queue. That
 # is the practical limit of this machine for CPU-bound work (set by the CPUs this
 # process may use), and every server figure below is compared to it. Each job is a
-# recursive `fib(n)` sized to take about 0.25 s, eight of them: 2 s of work for one
+# recursive `fib(n)` sized to take about 0.2 s, eight of them: 1.6 s of work for one
 # process. The pools with 1, 2 and 4 processes are timed first, before any server runs.
 
 # %%
 from fiblab.machine import n_for_seconds, pool_seconds, usable_cores
 
 cores = usable_cores()  # logical CPUs this process may run on (affinity included)
-n = n_for_seconds(0.25)  # time fib(25) here, scale by the golden ratio per step of n
+n = n_for_seconds(0.2)  # time fib(25) here, scale by the golden ratio per step of n
 jobs = [n] * 8
 
 server_counts = [1, 2, 4]
@@ -191,14 +191,20 @@ ServerGroup(list(pollers.values())).start()
 # CPU time is counted in clock ticks (10 ms on Linux): 2.5 s span several polls and
 # several ticks even at 1 s polling, where a short sample would show 0 %.
 idle_cpu = dict(zip(intervals, cpu_percents(list(pollers.values()), 2.5)))
-latency = {}
-for interval, server in pollers.items():
-    trips = []
+
+
+def median_round_trip(interval):
+    """Median time from enqueue to result of fib(1) on the poller polled every `interval`."""
+    queue, trips = pollers[interval].queue, []
     for _ in range(3 if interval < 0.3 else 2):
         started = time.perf_counter()
-        fc.wait_result(lab.client.enqueue(fc.enqueue_options(queue=server.queue), 1))
+        fc.wait_result(lab.client.enqueue(fc.enqueue_options(queue=queue), 1))
         trips.append(time.perf_counter() - started)
-    latency[interval] = statistics.median(trips)
+    return statistics.median(trips)
+
+
+latency = {interval: median_round_trip(interval) for interval in intervals}
+for interval in intervals:
     print(f"poll every {interval:4.2f} s: round trip {latency[interval] * 1000:6.0f} ms, "
           f"idle CPU {idle_cpu[interval]:5.1f}% of a core")
 
@@ -221,20 +227,20 @@ left.set_title("Polling: latency against idle CPU");
 
 # %% [markdown]
 # **Check:** above 0.1 s, a longer interval means a slower round trip; from 0.1 s down it
-# changes little (printed, not checked: in ten runs on a busy 2-core machine 0.02 s gave
-# 70–129 ms and 0.1 s 105–144 ms): the fixed costs of a round trip — database writes and reads on both
+# changes little (printed, not checked: in ten runs on a 2-core machine with every core
+# kept busy, 0.02 s gave 66–126 ms and 0.1 s 116–141 ms): the fixed costs of a round trip — database writes and reads on both
 # sides, the client's own polling — set a floor. A longer interval also means a cheaper
 # idle server, and only polling much faster than fiblab's 0.1 s costs a lot more.
 # fiblab's default, 0.1 s, sits where both are modest: round trips around a tenth of a
-# second for a few percent of a core. In ten runs on a busy 2-core machine: 1.0 s took
-# 7.9–9.5× as long as 0.1 s (3.9× at worst with four programs per core, so the check
-# asks for 2×), and an idle server polling every 0.02 s used 7.5–14 % of a
-# core against 1.2–2.0 % at 1.0 s (`benchmarks/README.md`). The idle figures are
+# second for a few percent of a core. In those ten runs 1.0 s took 4.5–6.3× as long as
+# 0.1 s (3.9× at worst in an earlier run with four programs per core, so the check asks
+# for 2×), and an idle server polling every 0.02 s used 8.8–10.8 % of a core against
+# 0.4–0.8 % at 1.0 s (`benchmarks/README.md`). The idle figures are
 # counted in clock ticks, so the small ones are rough (one tick is 0.4 % of 2.5 s).
 
 # %%
 assert latency[1.0] > 2 * latency[0.1]
-assert latency[0.3] > latency[0.1]  # 209–411 ms against 105–144 ms in those ten runs
+assert latency[0.3] > latency[0.1]  # 216–359 ms against 116–141 ms in those ten runs
 assert idle_cpu[1.0] > 0  # the sample was long enough to see a slow-polling server at all
 assert idle_cpu[0.02] > 2 * idle_cpu[1.0]
 
