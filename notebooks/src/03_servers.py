@@ -103,8 +103,9 @@ show_source(app.launch)
 
 # %% [markdown]
 # Finally **signals and shutdown**. The handler for SIGINT and SIGTERM only *notes* the
-# signal (the docstring of `StopRequest` says why a handler should do no more); the main
-# thread, waiting in `stop.wait()`, sees it and calls `shut_down`, which calls
+# signal and writes a byte to a pipe, taking no lock (the docstring of `StopRequest` says
+# why a handler should do no more); the main thread, asleep on that pipe in `stop.wait()`,
+# wakes, sees the signal and calls `shut_down`, which calls
 # `DBOS.destroy(workflow_completion_timeout_sec=grace)`: stop taking new work, wait up to
 # `grace` seconds (`--grace`) for the running workflow, then close DBOS's database
 # connections. Then the process exits with `os._exit` (the comment says why).
