@@ -79,9 +79,9 @@ class StopRequest:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a stop is requested (True) or ``timeout`` s passed (False).
 
-        The thread sleeps until a signal, a request or the timeout wakes it (no polling);
-        in any thread but the one that waits on the pipe, signals are picked up by that
-        one."""
+        The main thread sleeps on the pipe, so a signal or a request wakes it at once;
+        another thread sleeps on the event (a request wakes it, a signal waits for the
+        main thread to turn it into one)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             while self._signals:
