@@ -14,6 +14,7 @@ Websockets use tornado's client, which Jupyter itself depends on.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -24,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -146,8 +148,23 @@ class Kernel:
         url = f"ws://127.0.0.1:{jupyter.port}/api/kernels/{kernel_id}/channels"
         self.socket = WebSocket(f"{url}?session_id={self.session}", jupyter.headers)
         self.pending: list[dict] = []
-        reply = self.request("kernel_info_request", {}, timeout=60)
+        reply = self.wait_until_ready(timeout=60)
         assert reply["content"]["status"] == "ok"
+
+    def wait_until_ready(self, timeout: float) -> dict:
+        """Ask for ``kernel_info`` until the kernel answers, every 2 s, as jupyter_client's
+        ``wait_for_ready`` does: a request that reaches a kernel still starting is lost."""
+        asked: set[str] = set()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            asked.add(self.send("kernel_info_request", {}))
+            with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+                while True:
+                    message = self.socket.receive(2)
+                    answered = message.get("parent_header", {}).get("msg_id") in asked
+                    if answered and message["channel"] == "shell":
+                        return message
+        raise TimeoutError(f"kernel {self.kernel_id} did not answer kernel_info in {timeout} s")
 
     def request(self, msg_type: str, content: dict, timeout: float) -> dict:
         """Send a shell request; return its reply (iopub output is collected in ``pending``)."""
