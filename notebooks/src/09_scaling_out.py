@@ -113,8 +113,8 @@ ax.legend(loc="upper left", fontsize=8);
 
 # %% [markdown]
 # **To read, not to check:** how close the servers come to the pool. With repeated
-# trials, `benchmarks/run.py` measured two servers at about 0.8 of what two plain
-# processes get (`benchmarks/README.md`, section 1). In a single run on a shared machine
+# trials, `benchmarks/run.py` measured two servers with `--prefetch 1` at 0.88–1.0 of what
+# two plain processes get (`benchmarks/README.md`, sections 1 and 13). In a single run on a shared machine
 # these ratios move a lot, because other programs take CPU at one moment and not the
 # next: in ten runs on a busy 2-core machine, two plain processes gave 0.78–2.1× one,
 # and the servers' throughput relative to the pool with as many processes ranged over
