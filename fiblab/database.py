@@ -49,11 +49,15 @@ def sqlalchemy_url(database_url: str, database: str | None = None) -> sa.engine.
     return url if database is None else url.set(database=database)
 
 
+class DatabaseNotReady(RuntimeError):
+    """The database could not be reached, or DBOS's tables not created, in time."""
+
+
 def migrate(database_url: str, timeout: float = config.DATABASE_WAIT_SEC) -> None:
     """Create or update DBOS's tables; retries while the database is busy (e.g. locked).
 
     DBOS's migration helper reports a failure by printing it and exiting; this turns
-    that into a ``RuntimeError`` that names the (masked) database.
+    that into a :class:`DatabaseNotReady` that names the (masked) database.
     """
     from dbos import run_dbos_database_migrations
 
@@ -73,7 +77,7 @@ def migrate(database_url: str, timeout: float = config.DATABASE_WAIT_SEC) -> Non
     try:
         wait_for(attempt, timeout, "the DBOS migrations", interval=MIGRATION_RETRY_SEC)
     except WaitTimeout:
-        raise RuntimeError(
+        raise DatabaseNotReady(
             f"could not prepare the DBOS system database {config.mask_url(database_url)} "
             f"within {timeout:g} s (DBOS printed the reason above)"
         ) from (failure[0] if failure else None)

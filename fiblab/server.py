@@ -112,6 +112,8 @@ def show_workflow_log() -> None:
 
 #: Exit code when the server stops because its SQLite database file was deleted.
 EXIT_DATABASE_GONE = 3
+#: Exit code when the database could not be reached or prepared within --database-wait.
+EXIT_NO_DATABASE = 5
 #: Exit code when DBOS could not shut down cleanly in time (e.g. the database is down).
 EXIT_UNCLEAN = 4
 #: How long a stop may wait on the database before exiting anyway, seconds.
@@ -159,20 +161,25 @@ def main(
         return cli.refuse(f"cannot serve health on port {args.health_port}: {error}")
 
     from . import app
+    from .database import DatabaseNotReady
 
     taken = args.worker_concurrency
     if args.prefetch and taken is not None:
         app.set_cpu_slots(taken)  # compute `taken` at once; the prefetched ones wait
         taken += args.prefetch
-    app.launch(
-        args.database_url,
-        args.executor_id,
-        queue=args.queue,
-        worker_concurrency=taken,
-        polling_interval_sec=args.polling_interval,
-        log_level=args.log_level,
-        database_wait=args.database_wait,
-    )
+    try:
+        app.launch(
+            args.database_url,
+            args.executor_id,
+            queue=args.queue,
+            worker_concurrency=taken,
+            polling_interval_sec=args.polling_interval,
+            log_level=args.log_level,
+            database_wait=args.database_wait,
+        )
+    except DatabaseNotReady as error:  # not usable within --database-wait
+        log(f"error: {error}")
+        return EXIT_NO_DATABASE
     log(
         f"{READY_PREFIX} executor_id={args.executor_id} pid={os.getpid()} ppid={parent_pid} "
         f"queue={args.queue} worker_concurrency={args.worker_concurrency} prefetch={args.prefetch} "

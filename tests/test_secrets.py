@@ -12,6 +12,7 @@ import pytest
 from fiblab import config
 from fiblab.lab import Lab
 from fiblab.processes import ProcessFailed, ServerProcess
+from fiblab.server import EXIT_NO_DATABASE
 
 from .conftest import IN_THE_POSTGRES_PASS
 
@@ -39,6 +40,7 @@ def test_a_server_that_cannot_connect_never_logs_the_password(tmp_path) -> None:
     assert PASSWORD not in server.logs()
     assert "fiblab:***@127.0.0.1" in server.logs()
     assert "within 2 s" in server.logs()  # gave up when --database-wait said
+    assert server.returncode == EXIT_NO_DATABASE and "Traceback" not in server.logs()
     assert PASSWORD not in " ".join(server.process.args)  # not on the command line either
 
 
