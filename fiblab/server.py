@@ -167,6 +167,7 @@ def main(
     if args.prefetch and taken is not None:
         app.set_cpu_slots(taken)  # compute `taken` at once; the prefetched ones wait
         taken += args.prefetch
+    # Launch DBOS (the database gets --database-wait seconds to answer), then say ready.
     try:
         app.launch(
             args.database_url,

@@ -22,8 +22,9 @@ def test_excerpt_runs_from_first_to_last_marker_dedented() -> None:
 
 
 def test_excerpt_of_a_real_module_function() -> None:
-    text = excerpt_of(server.main, "app.launch(", "os._exit(code)")
-    assert text.startswith("app.launch(") and text.endswith("os._exit(code)")
+    text = excerpt_of(server.main, "# Launch DBOS", "os._exit(code)")
+    assert text.startswith("# Launch DBOS") and text.endswith("os._exit(code)")
+    assert "\n    app.launch(" in text  # dedented to the function body's level
 
 
 @pytest.mark.parametrize(("first", "last"), [("missing", "return"), ("return y", "y = x")])

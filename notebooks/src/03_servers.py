@@ -70,9 +70,11 @@ assert f"pid={server.pid} ppid={os.getpid()}" in server.logs()
 # production), a **pinned application version** (recovery looks for `PENDING` workflows
 # of the server's own version; DBOS's default version is a hash of the code, which
 # changes whenever the code does — notebook 05 shows the trap), and the server's own
-# **executor id**, from `--executor-id`. The last key is about speed: on SQLite a DBOS
-# thread looks for notifications every second by default, and `DBOS.destroy` waits for
-# that thread, so every stop would take up to a second longer.
+# **executor id**, from `--executor-id`. The last two keys are about cost: on SQLite a
+# DBOS thread looks for notifications every second by default, and `DBOS.destroy` waits
+# for that thread, so every stop would take up to a second longer; on PostgreSQL DBOS
+# batches the notifications it sends (for events and streams, which fiblab does not use)
+# and by default wakes a thread 100 times a second to send them.
 
 # %%
 from fiblab import app, lifecycle
@@ -114,7 +116,7 @@ show_source(app.launch)
 show_source(lifecycle.StopRequest.install_signal_handlers, lifecycle.StopRequest.on_signal)
 
 # %%
-show_excerpt(fiblab_server.main, "app.launch(", "os._exit(code)")
+show_excerpt(fiblab_server.main, "# Launch DBOS", "os._exit(code)")
 
 # %%
 show_source(fiblab_server.shut_down)
