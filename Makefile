@@ -26,9 +26,10 @@ lab: $(BIN)/.fiblab-installed
 # integration and notebook tiers (each notebook once) on a throwaway local PostgreSQL
 # (installed with apt-get when we are root; skipped loudly if impossible).
 # The unit and integration tiers mostly wait on servers: three pytest-xdist workers, by
-# file (two cores ~80 % busy; two workers left them ~60 % busy). The notebooks too run two at a time: their speed checks have margins measured
-# with every core kept busy (benchmarks/README.md, "Notebook timing checks"). The e2e
-# tier (handouts in a browser, a Jupyter server) runs alone, after them.
+# file (two cores ~80 % busy; two workers left them ~60 % busy). The notebooks run two at
+# a time: their speed checks have margins measured with every core kept busy
+# (benchmarks/README.md, "Notebook timing checks"). The e2e tier (handouts in a
+# browser, a Jupyter server) runs alone, after them.
 PARALLEL = -n 3 --dist loadfile
 NOTEBOOKS_PARALLEL = -n 2 --dist load
 # The e2e session reuses the notebooks executed since `make test` started (for handouts).

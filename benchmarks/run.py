@@ -58,9 +58,10 @@ import probe_server as probe  # noqa: E402
 
 from fiblab import client as fc  # noqa: E402
 from fiblab import config  # noqa: E402
+from fiblab.app import queue_options  # noqa: E402
 from fiblab.lab import Lab  # noqa: E402
 from fiblab.machine import n_for_seconds, pool_seconds, usable_cores  # noqa: E402
-from fiblab.processes import ServerProcess  # noqa: E402
+from fiblab.processes import ServerGroup, ServerProcess  # noqa: E402
 from fiblab.waiting import wait_for  # noqa: E402
 
 ROOT = REPO / "benchmarks"
@@ -282,11 +283,21 @@ def process_cpu(pid: int) -> float:
     return times.user + times.system
 
 
-def idle_python(code: str) -> subprocess.Popen[bytes]:
-    """``python -c CODE`` that then sleeps until killed (a baseline process)."""
+#: The end of a baseline process's code: it idles until killed or until the benchmark that
+#: started it is gone (even SIGKILLed), waking twice a second and importing nothing new.
+UNTIL_PARENT_GONE = """
+import os, sys, time
+while os.getppid() == int(sys.argv[1]):  # the benchmark's pid, passed on the command line
+    time.sleep(0.5)
+"""
+
+
+def idle_python(code: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """``python -c CODE`` that then idles until killed or orphaned (a baseline process)."""
     return subprocess.Popen(
-        [sys.executable, "-c", f"{code}\nimport threading\nthreading.Event().wait()"],
+        [sys.executable, "-c", code + UNTIL_PARENT_GONE, str(os.getpid())],
         stdin=subprocess.DEVNULL,
+        **popen,
     )
 
 
@@ -333,12 +344,7 @@ def bench_memory(_trials: int, label: str) -> dict[str, float]:
     }
     with Lab(f"bench-memory-{label}") as lab:
         group = lab.start_servers(["a", "b"])
-        bare_env = {**os.environ, "BENCH_URL": lab.database_url}
-        bare = subprocess.Popen(
-            [sys.executable, "-c", BARE_DBOS_APP + "import threading\nthreading.Event().wait()"],
-            stdin=subprocess.DEVNULL,
-            env=bare_env,
-        )
+        bare = idle_python(BARE_DBOS_APP, env={**os.environ, "BENCH_URL": lab.database_url})
         try:
             for process in [*baselines.values(), bare]:
                 wait_importable(process)
@@ -407,10 +413,7 @@ def bench_idle_cpu(trials: int, label: str) -> dict[str, float]:
         fast = probe_server(labs[1], "fast")
         slow = probe_server(labs[2], "slow", polling_interval=DBOS_DEFAULT_POLLING)
         servers = [plain, fast, slow]
-        for server in servers:
-            server.start()
-        for server in servers:
-            server.wait_ready()
+        ServerGroup(servers).start()
         wait_importable(baseline)
         time.sleep(SETTLE_SECONDS)
         counts0 = {s.name: probe_counts(s) for s in (fast, slow)}
@@ -474,10 +477,7 @@ def bench_busy_cpu(trials: int, label: str) -> dict[str, float]:
     results["ProcessPoolExecutor(2) s (baseline)"] = pool
     with Lab(f"bench-busy-{label}") as lab:
         servers = [probe_server(lab, e, count=False, extra_args=["--prefetch", "1"]) for e in "ab"]
-        for server in servers:
-            server.start()
-        for server in servers:
-            server.wait_ready()
+        ServerGroup(servers).start()
         servers_seconds(lab, [1, 1])  # warm
         time.sleep(SETTLE_SECONDS)
         batches, client, threads = [], [], {s.name: {} for s in servers}
@@ -731,12 +731,7 @@ def bench_poll_cost(trials: int, label: str) -> dict[str, float]:
 def set_polling_interval(lab: Lab, seconds: float) -> None:
     """Change my_queue's polling interval in the database (public ``register_queue``); a
     server's poller reads it at every poll, so it applies after the current wait."""
-    lab.client.register_queue(
-        config.QUEUE_NAME,
-        worker_concurrency=1,
-        polling_interval_sec=seconds,
-        on_conflict="always_update",
-    )
+    lab.client.register_queue(config.QUEUE_NAME, **queue_options(1, seconds))
 
 
 def measure_round_trips(
@@ -1137,10 +1132,7 @@ def bench_pg_cost(trials: int, label: str) -> dict[str, float]:
                 results["pgbench replay: poll statements not found in the log"] = 0.0
             # Capacity: servers polling back to back; the cluster's CPU per poll under load.
             fast = [probe_server(lab, f"p{i}", polling_interval=0.001) for i in range(LOAD_SERVERS)]
-            for process in fast:
-                process.start()
-            for process in fast:
-                process.wait_ready()
+            ServerGroup(fast).start()
             time.sleep(SETTLE_SECONDS)
             before = counters.read()
             probed = {p.name: probe_counts(p) for p in fast}

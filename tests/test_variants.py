@@ -360,12 +360,13 @@ def test_blind_health_parent_loop_exits_1_when_its_worker_dies(lab) -> None:
     import psutil
 
     from fiblab.health import probe
+    from fiblab.protocol import port_in_log
     from fiblab.variants import blind_health
 
     loop = lab.adopt(blind_health.handle("loop", lab.database_url, lab.scratch, "--parent-loop"))
     loop.start().wait_ready()
     port, worker_pid = blind_health.port_and_worker(loop)
-    health_pid = blind_health.port_in_log(loop.logs(), blind_health.READY_PREFIX, "health_pid")
+    health_pid = port_in_log(loop.logs(), blind_health.READY_PREFIX, "health_pid")
     assert probe(port).status == 200
     psutil.Process(worker_pid).send_signal(signal.SIGKILL)
     assert loop.wait(10) == 1

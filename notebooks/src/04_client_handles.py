@@ -409,24 +409,29 @@ try:
     dedup_refused = None
 except dbos_error.DBOSQueueDeduplicatedError as refusal:
     dedup_refused = refusal
+attached = await client.enqueue_async({**REPORT, "duplication_policy": "return-existing"}, 31)
 status_after_refusal = (await report.get_status()).status
 report_result = await report.get_result(polling_interval_sec=0.01)
 later_report = await client.enqueue_async(REPORT, 31)  # the first has finished
 later_result = await later_report.get_result(polling_interval_sec=0.01)
 workflows_added = len(await client.list_workflows_async(load_input=False,
                                                         load_output=False)) - workflows_before
-print("second send refused:", type(dedup_refused).__name__, "| the first was", status_after_refusal)
+print("second send refused:", type(dedup_refused).__name__, "| the first was", status_after_refusal,
+      "| return-existing got", "the first's handle" if attached.workflow_id == report.workflow_id
+      else "a new workflow")
 print("after the first finished:", later_result, "| workflows added:", workflows_added)
 
 # %% [markdown]
 # **Check:** the reject policy raised; the repeat with the same deduplication id was
-# refused while the first was still `ENQUEUED` or `PENDING`; once the first had finished
+# refused while the first was still `ENQUEUED` or `PENDING`, and with `return-existing`
+# it got the first one's handle instead; once the first had finished
 # the same id was accepted as a new workflow — two workflows in all, both right.
 
 # %%
 assert isinstance(reuse_refused, dbos_error.DBOSWorkflowIDInUseError)
 assert isinstance(dedup_refused, dbos_error.DBOSQueueDeduplicatedError)
 assert status_after_refusal in ("ENQUEUED", "PENDING")
+assert attached.workflow_id == report.workflow_id
 assert later_report.workflow_id != report.workflow_id and workflows_added == 2
 assert report_result[:2] == later_result[:2] == (31, fib_iterative(31))
 
@@ -447,7 +452,9 @@ assert report_result[:2] == later_result[:2] == (31, fib_iterative(31))
 # in to being interrupted with `@DBOS.step(preemptible=True)`). The workflow finds out
 # when it starts its next step (DBOS reads the workflow's status before each step) and
 # goes no further. Its checkpoints stay, so `resume_workflow` could carry it on later —
-# a timed-out one with a fresh timeout, which starts again at its next dequeue.
+# a timed-out one with a fresh timeout, which starts again at its next dequeue. (Those two
+# asides are read in the dbos source, not shown here: `preemptible` in `dbos/_dbos.py`,
+# the cleared deadline in `resume_workflow` of `dbos/_sys_db.py`.)
 #
 # We send two copies of a job too long to wait for — `fibonacci_steps_workflow(60)` at
 # 0.1 s per step, about six seconds — one with a 0.3 s timeout; the other we cancel after

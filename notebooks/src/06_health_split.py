@@ -87,6 +87,7 @@ print("before the kill:", loop_before.status, "| parent's exit code:", loop_exit
 assert loop_before.status == 200
 assert loop_exit == 1  # the parent gave up, as server3.py did
 assert loop_after.status is None  # no health endpoint any more: the service is gone
+assert not loop_worker.is_running()  # waited for this time: no zombie
 
 # %% [markdown]
 # ## Three processes, three jobs
