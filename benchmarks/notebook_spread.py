@@ -88,6 +88,10 @@ DEFAULT_VALUES = {
         "idle inside ms": "idle_inside",
         "probes during step": "len(ms(busy, 'separate process', step))",
     },
+    "08": {
+        "async wall / sum of waits": "async_wall / sum(seconds for _n, seconds in jobs)",
+        "async wall s": "async_wall",
+    },
     "09": {
         "1 server x": "servers_x[1]",
         "2 servers x": "servers_x[2]",

@@ -63,7 +63,7 @@ show_source(completion_order.fetch_fib_step, completion_order.fetch_after_wait,
 
 # %%
 NS = [20, 21, 22, 23, 24, 25]
-FIRST_RUN = [0.15, 0.3, 0.45, 0.6, 0.75, 0.9]
+FIRST_RUN = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
 AFTER_RESTART = FIRST_RUN[::-1]
 EXPECTED = [(20, 6765), (21, 10946), (22, 17711), (23, 28657), (24, 46368), (25, 75025)]
 
@@ -389,12 +389,12 @@ assert "coroutine 'fib_child_step' was never awaited" in never_awaited
 # `fc.results_as_completed_async` awaits all handles and yields each result as soon as
 # it is there.
 #
-# We enqueue three `fib_child_workflow` jobs whose step waits 1.2 s, 0.4 s and 0.8 s.
+# We enqueue three `fib_child_workflow` jobs whose step waits 0.9 s, 0.3 s and 0.6 s.
 
 # %%
 import time
 
-jobs = [(30, 1.2), (31, 0.4), (32, 0.8)]
+jobs = [(30, 0.9), (31, 0.3), (32, 0.6)]
 started = time.perf_counter()
 async_handles = [
     await lab.client.enqueue_async(fc.enqueue_options("fib_child_workflow"), n, seconds)
