@@ -153,9 +153,10 @@ assert status.app_version == config.APP_VERSION  # the pinned version, from the 
 # %% [markdown]
 # ## Three ways to stop a server
 #
-# We give the server a longer job — `fibonacci_steps_workflow(20, step_seconds=0.03)`,
-# 19 steps of 0.03 s — wait until a few steps have run, and then stop the server in the
-# middle of it, three times over:
+# We start three servers and give each a longer job — `fibonacci_steps_workflow(20,
+# step_seconds=0.03)`, 19 steps of 0.03 s (with `worker_concurrency=1`, each server takes
+# exactly one of the three) — wait until a few steps of each have run, and then stop all
+# three in the middle of their workflows, at the same moment, each in its own way:
 #
 # * **SIGINT** (Ctrl-C in a terminal) and **SIGTERM** (what `kill` and most process
 #   managers send) are *graceful*: the server stops taking new work, lets the running
@@ -168,31 +169,37 @@ assert status.app_version == config.APP_VERSION  # the pinned version, from the 
 # %%
 import signal
 
+HOW = {"server-2": signal.SIGINT, "server-3": signal.SIGTERM, "server-1": signal.SIGKILL}
 
-def stop_mid_workflow(how):
-    """Start a long workflow on a fresh server-1, stop the server after 3 steps."""
-    server = lab.start_server("server-1")
-    handle = lab.enqueue_steps(20, wait_steps=3, step_seconds=0.03)
-    exit_code = {"SIGINT": server.interrupt, "SIGTERM": server.stop, "SIGKILL": server.kill}[how]()
+trio = lab.start_servers(list(HOW))  # all three at once; this server-1 replaces the first
+handles = [lab.enqueue_steps(20, step_seconds=0.03) for _ in trio]
+for handle in handles:
+    lab.wait_steps(handle.workflow_id, 3)  # three steps of every workflow have run
+for server in trio:
+    server.process.send_signal(HOW[server.name])
+exit_codes = {server.name: server.wait(30) for server in trio}
+
+outcomes = []
+for handle in handles:
     status = handle.get_status()
-    return {
-        "signal": how,
-        "exit code": exit_code,
+    outcomes.append({
+        "server": status.executor_id,
+        "signal": HOW[status.executor_id].name,
+        "exit code": exit_codes[status.executor_id],
         "workflow status": status.status,
         "steps recorded": len(fc.step_rows(lab.client, [handle.workflow_id])),
         "workflow_id": handle.workflow_id,
-    }
-
-
-outcomes = [stop_mid_workflow(how) for how in ("SIGINT", "SIGTERM", "SIGKILL")]
-table(outcomes, ["signal", "exit code", "workflow status", "steps recorded"])
+    })
+outcomes.sort(key=lambda o: list(HOW).index(o["server"]))  # SIGINT, SIGTERM, SIGKILL
+table(outcomes, ["server", "signal", "exit code", "workflow status", "steps recorded"])
 
 # %% [markdown]
-# **Check:** after SIGINT and SIGTERM the server exited 0 and the workflow finished:
-# `SUCCESS`, all 19 steps recorded. After SIGKILL the exit code is −9 and DBOS still
+# **Check:** each server took exactly one workflow. After SIGINT and SIGTERM the server
+# exited 0 and its workflow finished: `SUCCESS`, all 19 steps recorded. After SIGKILL the exit code is −9 and DBOS still
 # says `PENDING` with only some steps recorded: nobody told the database anything.
 
 # %%
+assert [o["server"] for o in outcomes] == list(HOW)  # one workflow per server
 graceful = [o for o in outcomes if o["signal"] != "SIGKILL"]
 killed = outcomes[-1]
 assert all(o["exit code"] == 0 and o["workflow status"] == "SUCCESS" for o in graceful)
@@ -297,7 +304,8 @@ try:
 except Exception as error:
     seen["database_url"] = f"{type(error).__name__}: {error}"
 _utils.GlobalParams.executor_id = str(uuid.uuid4())  # 1.x: a private global
-DBOS(config={"name": "old-style", "system_database_url": url, "log_level": "WARNING"})
+DBOS(config={"name": "old-style", "system_database_url": url, "log_level": "WARNING",
+             "notification_listener_polling_interval_sec": 0.1})  # destroy() returns sooner
 DBOS.launch()
 seen["executor id"] = DBOS.executor_id
 DBOS.destroy()
