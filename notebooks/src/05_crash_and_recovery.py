@@ -560,7 +560,8 @@ latest_before = await client.get_latest_application_version_async()
 wait_for(lambda: time.time() * 1000 >= latest_before["version_timestamp"] + 1000, 5,
          "the next second")
 DBOS(config={"name": config.APP_NAME, "system_database_url": lab.database_url,
-             "executor_id": "kernel", "log_level": "WARNING"})
+             "executor_id": "kernel", "log_level": "WARNING",
+             "notification_listener_polling_interval_sec": 0.1})  # a quicker destroy()
 DBOS.launch()
 kernel_version = DBOS.application_version
 latest = await client.get_latest_application_version_async()
