@@ -156,7 +156,8 @@ assert status.app_version == config.APP_VERSION  # the pinned version, from the 
 # We start three servers and give each a longer job — `fibonacci_steps_workflow(20,
 # step_seconds=0.03)`, 19 steps of 0.03 s (with `worker_concurrency=1`, each server takes
 # exactly one of the three) — wait until a few steps of each have run, and then stop all
-# three in the middle of their workflows, at the same moment, each in its own way:
+# three in the middle of their workflows, each the moment its own workflow is that far,
+# and each in its own way:
 #
 # * **SIGINT** (Ctrl-C in a terminal) and **SIGTERM** (what `kill` and most process
 #   managers send) are *graceful*: the server stops taking new work, lets the running
@@ -168,16 +169,23 @@ assert status.app_version == config.APP_VERSION  # the pinned version, from the 
 
 # %%
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 HOW = {"server-2": signal.SIGINT, "server-3": signal.SIGTERM, "server-1": signal.SIGKILL}
+trio = {server.name: server for server in lab.start_servers(list(HOW))}  # replaces server-1
+handles = [lab.enqueue_steps(20, step_seconds=0.03) for _ in trio]  # one for each server
 
-trio = lab.start_servers(list(HOW))  # all three at once; this server-1 replaces the first
-handles = [lab.enqueue_steps(20, step_seconds=0.03) for _ in trio]
-for handle in handles:
-    lab.wait_steps(handle.workflow_id, 3)  # three steps of every workflow have run
-for server in trio:
-    server.process.send_signal(HOW[server.name])
-exit_codes = {server.name: server.wait(30) for server in trio}
+
+def stop_after_three_steps(handle):
+    """Once three steps of `handle`'s workflow have run, signal its server in its own way."""
+    lab.wait_steps(handle.workflow_id, 3)
+    runner = trio[handle.get_status().executor_id]
+    runner.process.send_signal(HOW[runner.name])
+
+
+with ThreadPoolExecutor(len(handles)) as pool:  # watch all three workflows at once
+    list(pool.map(stop_after_three_steps, handles))
+exit_codes = {name: server.wait(30) for name, server in trio.items()}
 
 outcomes = []
 for handle in handles:
@@ -195,8 +203,9 @@ table(outcomes, ["server", "signal", "exit code", "workflow status", "steps reco
 
 # %% [markdown]
 # **Check:** each server took exactly one workflow. After SIGINT and SIGTERM the server
-# exited 0 and its workflow finished: `SUCCESS`, all 19 steps recorded. After SIGKILL the exit code is −9 and DBOS still
-# says `PENDING` with only some steps recorded: nobody told the database anything.
+# exited 0 and its workflow finished: `SUCCESS`, all 19 steps recorded. After SIGKILL the
+# exit code is −9 and DBOS still says `PENDING` with only some steps recorded: nobody told
+# the database anything.
 
 # %%
 assert [o["server"] for o in outcomes] == list(HOW)  # one workflow per server
