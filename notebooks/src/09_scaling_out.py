@@ -233,19 +233,20 @@ left.set_title("Polling: latency against idle CPU");
 # %% [markdown]
 # **Check:** above 0.1 s, a longer interval means a slower round trip; from 0.1 s down it
 # changes little (printed, not checked: in ten runs on a 2-core machine with every core
-# kept busy, 0.02 s gave 66–126 ms and 0.1 s 116–141 ms): the fixed costs of a round trip — database writes and reads on both
-# sides, the client's own polling — set a floor. A longer interval also means a cheaper
-# idle server, and only polling much faster than fiblab's 0.1 s costs a lot more.
-# fiblab's default, 0.1 s, sits where both are modest: round trips around a tenth of a
-# second for a few percent of a core. In those ten runs 1.0 s took 4.5–6.3× as long as
-# 0.1 s (3.9× at worst in an earlier run with four programs per core, so the check asks
-# for 2×), and an idle server polling every 0.02 s used 8.8–10.8 % of a core against
-# 0.4–0.8 % at 1.0 s (`benchmarks/README.md`). The idle figures are
-# counted in clock ticks, so the small ones are rough (one tick is 0.4 % of 2.5 s).
+# kept busy, 0.02 s gave 73–130 ms and 0.1 s 104–191 ms): the fixed costs of a round
+# trip — database writes and reads on both sides, the client's own polling — set a floor.
+# A longer interval also means a cheaper idle server, and only polling much faster than
+# fiblab's 0.1 s costs a lot more. fiblab's default, 0.1 s, sits where both are modest:
+# round trips around a tenth of a second for a few percent of a core. In those ten runs
+# 1.0 s took 4.2–9.3× as long as 0.1 s (3.9× at worst in an earlier run with four
+# programs per core, so the check asks for 2×), and an idle server polling every 0.02 s
+# used 9.2–12.4 % of a core against 0.8–1.2 % at 1.0 s (`benchmarks/README.md`). The
+# idle figures are counted in clock ticks, so the small ones are rough (one tick is 0.4 %
+# of 2.5 s).
 
 # %%
 assert latency[1.0] > 2 * latency[0.1]
-assert latency[0.3] > latency[0.1]  # 216–359 ms against 116–141 ms in those ten runs
+assert latency[0.3] > latency[0.1]  # 218–345 ms against 104–191 ms in those ten runs
 assert idle_cpu[1.0] > 0  # the sample was long enough to see a slow-polling server at all
 assert idle_cpu[0.02] > 2 * idle_cpu[1.0]
 
