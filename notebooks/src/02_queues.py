@@ -105,8 +105,8 @@ for rows, ax, title in ((serial_rows, top, "worker_concurrency=1"),
 # %% [markdown]
 # **Check:** with concurrency 1 no two jobs ever overlap; with concurrency 3 up to three
 # do, never more, and the batch takes well under the one-at-a-time time: ideally a third
-# (two rounds of three instead of six rounds of one, each also waiting for a poll). Twenty
-# runs on a 2-core machine with every core kept busy gave 0.40–0.48 of it
+# (two rounds of three instead of six rounds of one, each also waiting for a poll). Thirty
+# runs on a 2-core machine with every core kept busy gave 0.40–0.49 of it
 # (`benchmarks/README.md`); we check for less than 0.6 (two at a time would give about half).
 
 # %%
@@ -261,8 +261,8 @@ two_at_a_time = await DBOS.register_queue_async(
 await warm(two_at_a_time)  # its first look, as for the others
 two_wall, two_rows = await run_batch(two_at_a_time)
 print(f"{two_wall:.2f} s, about {two_wall / serial_wall:.0%} of the one-at-a-time time")
-# Six jobs in three rounds of two instead of six rounds of one: about half (twenty runs on
-# a 2-core machine with every core kept busy: 0.50–0.62; three at a time gave 0.40–0.48).
+# Six jobs in three rounds of two instead of six rounds of one: about half (thirty runs on
+# a 2-core machine with every core kept busy: 0.49–0.62; three at a time gave 0.40–0.49).
 assert fc.max_concurrency(fc.workflow_spans(two_rows)) == 2
 assert 0.4 < two_wall / serial_wall < 0.75
 
