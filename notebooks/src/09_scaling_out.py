@@ -240,7 +240,7 @@ left.set_title("Polling: latency against idle CPU");
 # round trips around a tenth of a second for a few percent of a core. In those ten runs
 # 1.0 s took 4.2–9.3× as long as 0.1 s (3.9× at worst in an earlier run with four
 # programs per core, so the check asks for 2×), and an idle server polling every 0.02 s
-# used 9.2–12.4 % of a core against 0.8–1.2 % at 1.0 s (`benchmarks/README.md`). The
+# used 9.2–11.2 % of a core against 0.8–1.2 % at 1.0 s (`benchmarks/README.md`). The
 # idle figures are counted in clock ticks, so the small ones are rough (one tick is 0.4 %
 # of 2.5 s).
 
