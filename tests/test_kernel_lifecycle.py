@@ -53,14 +53,21 @@ def run_cell(
     """Execute ``code``, then evaluate ``expression`` in the kernel; return (the value's
     repr, None), or (None, the error's name) if the cell raised.
 
-    The value comes back in the cell's execute reply (``user_expressions``), not as
-    printed output: in about one CI run in five, a ``print`` in the first cell after an
-    interrupt never reached the client as that cell's output (the cell itself succeeded).
+    The value comes back in the cell's execute reply (``user_expressions``), so a cell
+    that did not run (ipykernel answers "aborted") cannot pass for one that printed nothing.
+    ``stop_on_error=False``: after an error reply ipykernel aborts the requests that reach
+    it before it has re-armed (it sends the reply first), so a cell sent at once after an
+    error was sometimes aborted instead of run (two CI runs). A person is slower than that.
     """
     reply = client.execute_interactive(
-        code, timeout=timeout, user_expressions={"value": expression}, output_hook=lambda _: None
+        code,
+        timeout=timeout,
+        user_expressions={"value": expression},
+        output_hook=lambda _: None,
+        stop_on_error=False,
     )
     content = reply["content"]
+    assert content["status"] != "aborted", f"the kernel did not run {code!r}"
     if content["status"] != "ok":
         return None, content["ename"]
     value = content["user_expressions"]["value"]
@@ -90,7 +97,10 @@ def _printed(client, marker: str) -> bool:
 def test_interrupt_mid_cell_keeps_servers_and_shutdown_ends_them(kernel) -> None:
     manager, client = kernel
     pids = start_servers(client, "kernel-interrupt")
-    msg_id = client.execute("import time\nprint('looping', flush=True)\ntime.sleep(60)")
+    # stop_on_error=False, as in run_cell: the interrupt is an error reply
+    msg_id = client.execute(
+        "import time\nprint('looping', flush=True)\ntime.sleep(60)", stop_on_error=False
+    )
     wait_for(lambda: _printed(client, "looping"), 30, "the long cell to start")
     manager.interrupt_kernel()  # SIGINT to the kernel's process group, as Jupyter does
     reply = client.get_shell_msg(timeout=30)
