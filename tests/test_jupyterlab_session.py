@@ -273,11 +273,14 @@ def test_run_interrupt_restart_run_again() -> None:
         cells = run_notebook(kernel, NOTEBOOKS / NOTEBOOK)
         assert cells > 5
 
-        # 2. A long cell that started a server; "interrupt" in the middle of it.
+        # 2. A long cell that started a server; "interrupt" in the middle of it. With
+        # stop_on_error, ipykernel would abort requests that reach it just after the
+        # interrupt's error reply (it replies first and re-arms after): the next cell,
+        # sent at once here (a person is slower), could come back "aborted".
         msg_id = kernel.send(
             "execute_request",
             {"code": LONG_CELL, "silent": False, "store_history": True, "user_expressions": {},
-             "allow_stdin": False, "stop_on_error": True},
+             "allow_stdin": False, "stop_on_error": False},
         )  # fmt: skip
 
         def server_pid() -> int | None:
