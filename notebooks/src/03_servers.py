@@ -169,11 +169,13 @@ assert status.app_version == config.APP_VERSION  # the pinned version, from the 
 
 # %%
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 HOW = {"server-2": signal.SIGINT, "server-3": signal.SIGTERM, "server-1": signal.SIGKILL}
 trio = {server.name: server for server in lab.start_servers(list(HOW))}  # replaces server-1
 handles = [lab.enqueue_steps(20, step_seconds=0.03) for _ in trio]  # one for each server
+signalled_at = {}  # workflow id -> when its server got the signal
 
 
 def stop_after_three_steps(handle):
@@ -181,6 +183,7 @@ def stop_after_three_steps(handle):
     lab.wait_steps(handle.workflow_id, 3)
     runner = trio[handle.get_status().executor_id]
     runner.process.send_signal(HOW[runner.name])
+    signalled_at[handle.workflow_id] = time.time()
 
 
 with ThreadPoolExecutor(len(handles)) as pool:  # watch all three workflows at once
@@ -196,16 +199,20 @@ for handle in handles:
         "exit code": exit_codes[status.executor_id],
         "workflow status": status.status,
         "steps recorded": len(fc.step_rows(lab.client, [handle.workflow_id])),
+        "steps started after the signal": sum(run["at"] > signalled_at[handle.workflow_id]
+                                              for run in lab.executions(handle.workflow_id)),
         "workflow_id": handle.workflow_id,
     })
 outcomes.sort(key=lambda o: list(HOW).index(o["server"]))  # SIGINT, SIGTERM, SIGKILL
-table(outcomes, ["server", "signal", "exit code", "workflow status", "steps recorded"])
+table(outcomes, ["server", "signal", "exit code", "workflow status", "steps recorded",
+                 "steps started after the signal"])
 
 # %% [markdown]
 # **Check:** each server took exactly one workflow. After SIGINT and SIGTERM the server
-# exited 0 and its workflow finished: `SUCCESS`, all 19 steps recorded. After SIGKILL the
-# exit code is −9 and DBOS still says `PENDING` with only some steps recorded: nobody told
-# the database anything.
+# went on with its workflow (steps started after the signal) and exited 0 once it had
+# finished: `SUCCESS`, all 19 steps recorded. After SIGKILL nothing more ran, the exit code
+# is −9 and DBOS still says `PENDING` with only some steps recorded: nobody told the
+# database anything.
 
 # %%
 assert [o["server"] for o in outcomes] == list(HOW)  # one workflow per server
@@ -213,6 +220,8 @@ graceful = [o for o in outcomes if o["signal"] != "SIGKILL"]
 killed = outcomes[-1]
 assert all(o["exit code"] == 0 and o["workflow status"] == "SUCCESS" for o in graceful)
 assert all(o["steps recorded"] == 19 for o in graceful)
+assert all(o["steps started after the signal"] > 0 for o in graceful)  # stopped mid-workflow
+assert killed["steps started after the signal"] == 0
 assert killed["exit code"] == -signal.SIGKILL
 # three steps had started; the one in flight when the kill came was never recorded
 assert killed["workflow status"] == "PENDING" and 2 <= killed["steps recorded"] < 19
