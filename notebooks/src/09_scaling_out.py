@@ -204,8 +204,8 @@ def median_round_trip(interval):
     return statistics.median(trips)
 
 
-# The two fast pollers one after the other; then the slow two side by side (their trips
-# are mostly waits for the next poll, so they do not slow each other down).
+# The two fast pollers one after the other; then the slow two side by side, to save time:
+# their trips are mostly waits for the next poll.
 latency = {interval: median_round_trip(interval) for interval in intervals[:2]}
 with ThreadPoolExecutor(2) as pool:
     latency.update(zip(intervals[2:], pool.map(median_round_trip, intervals[2:])))
