@@ -69,8 +69,8 @@ def checks_and_exercises(nb: nbformat.NotebookNode) -> tuple[list[Check], list[E
                 if paragraph.startswith(CHECK_PARAGRAPH):
                     checks.append(Check(section, paragraph))
         elif has_tag(cell, SOLUTION_TAG):
-            before = cells[index - 1] if index else None
-            task = before.source if before is not None and before.cell_type == "markdown" else ""
+            told = [c.source for c in cells[:index] if c.cell_type == "markdown"]
+            task = re.sub(r"^#+ .*\n?", "", told[-1] if told else "", flags=re.M).strip()
             check = next((c.source for c in cells[index + 1 :] if has_tag(c, CHECK_TAG)), None)
             exercises.append(Exercise(section, task, check))
     return checks, exercises
@@ -91,8 +91,8 @@ def agenda_html(pages: Sequence[Page]) -> str:
             for s in track.slots
         )
         parts.append(
-            f"<h3>{track.name.capitalize()}: {track.minutes} minutes of notebooks</h3>"
-            f'<table class="agenda">{rows}</table>'
+            f"<div><h3>{track.name.capitalize()}: {track.minutes} minutes of notebooks</h3>"
+            f'<table class="agenda">{rows}</table></div>'
         )
     over = (
         f'<p class="warn">The core track takes {half.minutes} minutes by the model: more than '

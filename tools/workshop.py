@@ -212,11 +212,11 @@ def agenda(
     items: list[tuple[str, int]], block: int, pause: int, lunch: int = 0
 ) -> tuple[Slot, ...]:
     """Notebooks in order with a ``pause``-minute break whenever the next one would make a
-    stretch longer than ``block`` minutes, and (``lunch`` > 0) a lunch break at the
-    boundary between notebooks closest to half the content."""
+    stretch longer than ``block`` minutes, and (``lunch`` > 0, more than two blocks of
+    content) a lunch break at the boundary between notebooks closest to half the content."""
     total = sum(minutes for _, minutes in items)
     done, lunch_at = 0, None
-    if lunch and len(items) > 1:
+    if lunch and len(items) > 1 and total > 2 * block:
         boundaries = []
         for index, (_, minutes) in enumerate(items[:-1]):
             done += minutes
