@@ -29,6 +29,8 @@ from __future__ import annotations
 import concurrent.futures
 import copy
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -259,3 +261,23 @@ def test_a_cascade_and_a_check_that_cannot_fail_are_named(tmp_path: Path) -> Non
         pytest.fail.Exception, match=r"(?s)99_synthetic, student edition.*NameError"
     ):
         check_both_editions(path)
+
+
+@sqlite_pass_only
+def test_nbmake_fails_a_notebook_that_shows_the_password(tmp_path: Path) -> None:
+    """notebooks/conftest.py, on two one-cell notebooks run by nbmake as make test's
+    PostgreSQL pass runs them (the password is made up; no database is opened)."""
+    shutil.copy(REPO / "notebooks" / "conftest.py", tmp_path)
+    for name, code in (
+        ("shows", f"import os; print(os.environ[{config.DATABASE_URL_ENV!r}])"),
+        ("hides", "print('nothing to see')"),
+    ):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]),
+                       tmp_path / f"{name}.ipynb")  # fmt: skip
+    env = {**os.environ, config.DATABASE_URL_ENV: "postgresql://fiblab:s3cret-pw@127.0.0.1:1/x"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbmake", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "shows.ipynb shows the database password (cells [1]" in result.stdout, result.stdout
+    assert "1 failed, 1 passed" in result.stdout, result.stdout

@@ -19,8 +19,9 @@ tested=$("$VENV/bin/python" -c 'from importlib.metadata import version; print(ve
 banner="=== test-latest: dbos $tested (pinned: $pin) ==="
 echo "$banner"
 
-# Notebooks are marked integration by tests/conftest.py today (and notebook, once that
-# marker exists); they run through nbmake, once each.
+# The notebook tier runs each notebook once, through tests/test_notebook_reruns.py (the
+# student edition, then the instructor edition, in one kernel); bare pytest does not
+# collect notebooks/ (pyproject.toml's testpaths), so nbmake does not run them again.
 status=0
 "$VENV/bin/python" -m pytest -m "integration or notebook" "$@" || status=$?
 echo "$banner: $([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")"
