@@ -284,11 +284,7 @@ def test_nbmake_fails_a_notebook_that_shows_the_password(
         nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path
     )
     item = SimpleNamespace(nbmake=True, name=path.name)
-    call = (
-        hooks.pytest_runtest_call.__wrapped__(item)
-        if hasattr(hooks.pytest_runtest_call, "__wrapped__")
-        else hooks.pytest_runtest_call(item)
-    )
+    call = hooks.pytest_runtest_call(item)  # a generator: pytest's wrapper protocol
     next(call)  # the hook is in place: nbmake's runtest would run now
     pytest_items.NotebookRun(path, 60).execute()
     with pytest.raises(pytest_items.NotebookFailedException) as failure:
