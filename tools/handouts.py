@@ -27,7 +27,11 @@ environment: handouts always show the embedded SQLite default. A notebook that
 fails still gets its (partial) handout, and the command exits with status 1.
 
 Which cells are solutions comes from the ``solution`` cell tag (``tags=["solution"]`` in
-the cell's header in notebooks/src), never from the text.
+the cell's header in notebooks/src), never from the text; the student edition is
+``tools/editions.py``'s (the one tests/test_notebook_reruns.py runs). Cells tagged
+``exercise-check`` are labelled in both editions. Each instructor page states the
+conditions its notebook ran under (``observed``: cores, load before and after, what ran
+at the same time — nothing else here: notebooks run one at a time — date, versions).
 ``--only`` builds a subset (numbers or names); links to notebooks outside it dangle.
 ``--executed DIR`` takes a notebook already executed on the SQLite default from
 ``DIR/NN_name.ipynb`` instead of running it again (the tests keep such copies in
