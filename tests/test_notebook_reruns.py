@@ -75,11 +75,11 @@ def alongside(partner: str | None = None) -> str:
     """What ran at the same time as a notebook, as its handout page says it."""
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     suite = (
-        f"in the test suite, up to {workers} tests at a time (pytest-xdist workers)"
+        f"while the test suite ran up to {workers} tests at a time (pytest-xdist workers)"
         if workers > 1
-        else "in the test suite, one test at a time"
+        else "while the test suite ran one test at a time"
     )
-    return f"side by side with {partner} {suite}" if partner else suite
+    return f"side by side with {partner}, {suite}" if partner else suite
 
 
 def client_for(nb: nbformat.NotebookNode, cwd: Path) -> NotebookClient:

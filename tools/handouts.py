@@ -290,14 +290,15 @@ def reuse(handout: Handout, folder: Path) -> nbformat.NotebookNode | None:
     return coalesced(nb)
 
 
-def relink(page: str, index_href: str) -> str:
-    """Point notebook links at the HTML handouts (the index notebook at ``index_href``)."""
+def relink(page: str, index_href: str, folder: str = "") -> str:
+    """Point notebook links at the HTML handouts (the index notebook at ``index_href``),
+    in ``folder`` (relative to the page)."""
 
     def replace(match: re.Match[str]) -> str:
         path, fragment = match["path"], match["fragment"] or ""
         if Path(path).name == "00_index":
             return f'href="{index_href}{fragment}"'
-        return f'href="{path}.html{fragment}"'
+        return f'href="{folder}{path}.html{fragment}"'
 
     return NOTEBOOK_LINK.sub(replace, page)
 
@@ -494,7 +495,7 @@ def build(
     seconds = time.perf_counter() - started
     write(out / "index.html", index_page(handouts, seconds))
     notes = instructor_page(handouts, time.strftime("%Y-%m-%d %H:%M"), version("dbos"))
-    write(out / "instructor.html", notes)
+    write(out / "instructor.html", relink(notes, "index.html", "instructor/"))
     write(out / "terminals.html", terminal_page())
     report(out, handouts, seconds)
     return handouts

@@ -80,6 +80,11 @@ def md(text: str) -> str:
     return markdown2html(text).strip()
 
 
+def inline(text: str) -> str:
+    """A heading's text as HTML: escaped, `code` as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+
+
 def agenda_html(pages: Sequence[Page]) -> str:
     times = [(p.entry.title, p.entry.estimate) for p in pages]
     half, day = workshop.tracks(times)
@@ -102,7 +107,7 @@ def agenda_html(pages: Sequence[Page]) -> str:
     )
     skipped = "".join(
         f"<li>{html.escape(p.entry.title)}: "
-        + "; ".join(html.escape(s) for s in p.entry.estimate.deeper_sections)
+        + "; ".join(inline(s) for s in p.entry.estimate.deeper_sections)
         + "</li>"
         for p in pages
         if p.entry.estimate.deeper_sections
@@ -132,7 +137,7 @@ def notebook_html(page: Page) -> str:
     estimate = page.entry.estimate
     items = "".join(
         f"<li>{md(c.text[len(CHECK_PARAGRAPH) :].strip())}"
-        f'<span class="where">§ {html.escape(c.section or "opening")}'
+        f'<span class="where">§ {inline(c.section or "opening")}'
         f"{' · going deeper' if c.deeper else ''}</span></li>"
         for c in checks
     )
@@ -153,7 +158,7 @@ def notebook_html(page: Page) -> str:
         )
         parts.append(
             f'<div class="exercise"><p><strong>Exercise</strong> '
-            f"(§ {html.escape(exercise.section)}):</p>{md(exercise.task)}{check}</div>"
+            f"(§ {inline(exercise.section)}):</p>{md(exercise.task)}{check}</div>"
         )
     parts.append("</section>")
     return "\n".join(parts)
@@ -218,9 +223,9 @@ same answer (the whole series runs in about 95 s on two CI cores: benchmarks/REA
 06 (probe latency while the worker computes) and 09 (1, 2 and 4 servers against a
 process pool) measure the machine itself: their figures differ from laptop to laptop,
 and the words beside them are computed from the learner's own run.</li>
-<li><strong>Long notebooks.</strong> 03 and 05 are the densest. On the half-day track, skip the
-sections headed <em>Going deeper:</em>; they still run when a learner presses Run All, and
-nothing later needs them.</li>
+<li><strong>Long notebooks.</strong> The longest by the model are {longest}. On the half-day
+track, skip the sections headed <em>Going deeper:</em>; they still run when a learner presses
+Run All, and nothing later needs them.</li>
 </ul>
 """
 
@@ -312,6 +317,13 @@ and after; a load at or above the number of cores means every core was busy).</p
 """
 
 
+def longest(pages: Sequence[Page], count: int = 2) -> str:
+    """The ``count`` longest notebooks by the model, e.g. "05 (45 min) and 03 (40 min)"."""
+    ranked = sorted(pages, key=lambda p: -p.entry.estimate.total)[:count]
+    named = [f"{p.stem[:2]} ({p.entry.estimate.total} min)" for p in ranked]
+    return " and ".join(named)
+
+
 def instructor_page(pages: Sequence[Page], date: str, dbos: str) -> str:
     return PAGE.format(
         date=html.escape(date),
@@ -319,7 +331,7 @@ def instructor_page(pages: Sequence[Page], date: str, dbos: str) -> str:
         count=len(pages),
         agenda=agenda_html(pages),
         notebooks="\n".join(notebook_html(p) for p in pages),
-        stuck=STUCK,
+        stuck=STUCK.replace("{longest}", longest(pages)),
         laptop=LAPTOP,
         odd=ODD_FIGURES,
         conditions=conditions_rows(pages),
