@@ -65,6 +65,7 @@ def test_every_wrong_outcome_is_named_with_its_cell() -> None:
         (["solution"], []),
         (["exercise-check"], []),  # passed on the placeholder
         (["exercise-check"], [error("AssertionError")]),  # a bare assert
+        (["exercise-check"], [error("ExerciseIncomplete", "")]),  # says nothing
         ([], [error("NameError", "name 'answer' is not defined")]),  # a cascade
     )
     assert skipped_exercise_problems(nb) == [
@@ -72,7 +73,8 @@ def test_every_wrong_outcome_is_named_with_its_cell() -> None:
         "skipped: a check that cannot fail on the placeholder checks nothing",
         "cell 4 (cell-03, 'line_3 = 1'): AssertionError: it went wrong: an exercise check "
         "must fail with ExerciseIncomplete",
-        "cell 5 (cell-04, 'line_4 = 1'): NameError: name 'answer' is not defined: only "
+        "cell 5 (cell-04, 'line_4 = 1'): ExerciseIncomplete: : its message must say what to write",
+        "cell 6 (cell-05, 'line_5 = 1'): NameError: name 'answer' is not defined: only "
         "exercise checks may fail",
     ]
 

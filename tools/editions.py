@@ -107,5 +107,7 @@ def skipped_exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
             )
         elif failure.ename != INCOMPLETE:
             problems.append(f"{failure}: an exercise check must fail with {INCOMPLETE}")
+        elif not failure.evalue.strip():
+            problems.append(f"{failure}: its message must say what to write")
     problems += [f"{failure}: only exercise checks may fail" for failure in failed.values()]
     return problems
