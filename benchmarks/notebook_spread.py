@@ -68,7 +68,7 @@ DEFAULT_VALUES = {
         "speed-up busy/wall": "busy / wall",
         "wall s": "wall",
         "busy s": "busy",
-        "both at once": "fc.max_concurrency(fc.workflow_spans(step_rows))",
+        "both at once": "timeline.max_concurrency(timeline.workflow_spans(step_rows))",
         "median gap ms": "1000 * median(gaps)",
         "gaps/idle": "sum(gaps) / idle",
         "first step - timeout clock s": "first_step_at - clock_started",

@@ -62,7 +62,8 @@ from fiblab import config  # noqa: E402
 from fiblab.app import queue_options  # noqa: E402
 from fiblab.lab import Lab  # noqa: E402
 from fiblab.machine import n_for_seconds, pool_seconds, usable_cores  # noqa: E402
-from fiblab.processes import ServerGroup, ServerProcess  # noqa: E402
+from fiblab.processes import ServerGroup  # noqa: E402
+from fiblab.spawn import ServerProcess  # noqa: E402
 from fiblab.waiting import wait_for  # noqa: E402
 
 ROOT = REPO / "benchmarks"

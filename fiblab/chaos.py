@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from . import client as fc
 from .fib import fib_iterative
 from .lab import Lab
+from .worker_thread import in_worker_thread
 
 #: Clock slack between a step's start (side channel) and its recorded completion, seconds.
 CLOCK_SLACK_SEC = 0.002
@@ -71,7 +72,7 @@ def run_chaos(
     options = fc.enqueue_options("fibonacci_steps_workflow")
     started = time.monotonic()
     handles = [
-        fc.off_loop(lab.client.enqueue, options, n, step_seconds=step_seconds)
+        in_worker_thread(lab.client.enqueue, options, n, step_seconds=step_seconds)
         for _ in range(workflows)
     ]
     for _ in range(kills):

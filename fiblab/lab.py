@@ -15,11 +15,13 @@ from typing import Any
 
 from dbos import DBOS, DBOSClient, WorkflowHandle, WorkflowHandleAsync
 
-from . import app, config
+from . import app, config, steplog
 from .client import enqueue_options
-from .database import connect, drop_database, off_loop, prepare_database
-from .processes import ManagedProcess, ServerGroup, ServerProcess, stop_previous_copy
+from .database import connect, drop_database, prepare_database
+from .processes import ServerGroup
+from .spawn import ManagedProcess, ServerProcess, stop_previous_copy
 from .waiting import wait_for
+from .worker_thread import in_worker_thread
 
 
 class Lab:
@@ -71,8 +73,8 @@ class Lab:
         return self.client
 
     def executions(self, workflow_id: str | None = None) -> list[dict]:
-        """Step executions recorded through the side channel (see ``app.record_execution``)."""
-        return app.read_executions(self.scratch, workflow_id)
+        """Step executions recorded through the side channel (see ``steplog.record_execution``)."""
+        return steplog.read_executions(self.scratch, workflow_id)
 
     def steps_by_process(self, workflow_id: str) -> list[list[int]]:
         """The steps of ``workflow_id`` that really ran, one list per process, in order."""
@@ -94,7 +96,7 @@ class Lab:
     ) -> WorkflowHandle[Any]:
         """Enqueue ``fibonacci_steps_workflow(n, **options)``; return its handle once
         ``wait_steps`` of its steps have run (e.g. to crash a server mid-workflow)."""
-        handle = off_loop(
+        handle = in_worker_thread(
             self.client.enqueue, enqueue_options("fibonacci_steps_workflow"), n, **options
         )
         self.wait_steps(handle.workflow_id, wait_steps, timeout)
@@ -152,10 +154,10 @@ class Lab:
         ServerGroup([p for p in self.processes if p.alive]).stop()
         self.processes = []
         if self._client is not None:
-            off_loop(self._client.destroy)
+            in_worker_thread(self._client.destroy)
             self._client = None
         if self._dbos_in_kernel:
-            off_loop(DBOS.destroy)
+            in_worker_thread(DBOS.destroy)
             self._dbos_in_kernel = False
 
     def __enter__(self) -> Lab:

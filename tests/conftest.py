@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fiblab import config, processes
+from fiblab import config, processes, spawn
 from fiblab.lab import Lab
 
 REPO = Path(__file__).resolve().parent.parent
@@ -155,7 +155,7 @@ def _unit_tests_start_nothing(request: pytest.FixtureRequest, monkeypatch) -> No
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    processes.stop_all()
+    spawn.stop_all()
     left = strays(wait=10.0)
     if left:
         lines = "\n".join(f"  pid {p.pid}: {' '.join(p.cmdline())}" for p in left if p.is_running())

@@ -30,7 +30,7 @@ def test_the_supervisor_refuses_bad_arguments_with_exit_code_2(argv, capsys) -> 
 
 def test_the_supervisor_documents_its_exit_codes_and_keeps_gave_up_apart() -> None:
     text = supervisor.build_parser().format_help()
-    assert supervisor.EXIT_GAVE_UP == 1 != cli.EXIT_BAD_ARGUMENTS
+    assert cli.EXIT_FAILED == 1 != cli.EXIT_BAD_ARGUMENTS
     assert "1 when it gave up" in " ".join(text.split())
     assert "2 for bad arguments" in " ".join(text.split())
 

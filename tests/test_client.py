@@ -120,20 +120,6 @@ def test_step_rows_have_millisecond_times_and_executors(lab) -> None:
     assert [r["output"] for r in rows] == [1, 2, 3, 5, 8]
 
 
-def test_off_loop_runs_sync_calls_outside_a_running_loop() -> None:
-    async def inside() -> bool:
-        def has_loop() -> bool:
-            try:
-                asyncio.get_running_loop()
-                return True
-            except RuntimeError:
-                return False
-
-        return fc.off_loop(has_loop)
-
-    assert asyncio.run(inside()) is False
-
-
 def test_a_wrong_queue_name_is_refused_before_enqueue(lab) -> None:
     with pytest.raises(ValueError) as error:
         fc.enqueue_many(lab.client, [5], queue="my_qeueu")

@@ -21,9 +21,9 @@ import pytest
 from dbos import DBOSClient
 
 from fiblab import config
-from fiblab.health import probe
-from fiblab.processes import ManagedProcess, ServerProcess
+from fiblab.probe import probe
 from fiblab.protocol import HEALTH_READY_PREFIX, SUPERVISOR_READY_PREFIX, port_in_log
+from fiblab.spawn import ManagedProcess, ServerProcess
 from fiblab.waiting import wait_for
 
 from .conftest import SCRATCH_ROOT, sqlite_pass_only

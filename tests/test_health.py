@@ -14,12 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
-from fiblab.health import READY_PREFIX, HealthServer, WorkerWatch, build_parser, probe
+from fiblab.health import READY_PREFIX, build_parser
+from fiblab.health_endpoint import HealthServer
 from fiblab.lab import Lab
-from fiblab.processes import HealthProcess, fiblab_processes, worker_health_port
+from fiblab.probe import probe
+from fiblab.processes import fiblab_processes, worker_health_port
 from fiblab.protocol import HOST, port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
+from fiblab.spawn import HealthProcess
 from fiblab.waiting import wait_for
+from fiblab.worker_watch import WorkerWatch
 
 from .conftest import REPO, assert_help_documents_every_option, run_python
 
@@ -380,7 +384,7 @@ def test_sigterm_and_sigint_stop_it(lab, how: str) -> None:
 OWNER = textwrap.dedent(
     """
     import os, signal
-    from fiblab.processes import HealthProcess
+    from fiblab.spawn import HealthProcess
     health = HealthProcess("h", {scratch!r}, worker_pid=os.getpid())
     health.start().wait_ready()
     print(health.pid, flush=True)

@@ -37,7 +37,8 @@ import psutil
 import pytest
 
 from fiblab import config
-from fiblab.processes import fiblab_processes, pid_gone
+from fiblab.pidfile import pid_gone
+from fiblab.processes import fiblab_processes
 from fiblab.waiting import WaitTimeout, wait_for
 
 from .conftest import REPO, SCRATCH_ROOT

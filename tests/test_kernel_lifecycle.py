@@ -18,7 +18,7 @@ import psutil
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from fiblab.processes import pid_gone
+from fiblab.pidfile import pid_gone
 from fiblab.waiting import wait_for
 
 from .conftest import REPO, strays

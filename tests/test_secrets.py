@@ -10,9 +10,9 @@ import socket
 import pytest
 
 from fiblab import config
+from fiblab.cli import EXIT_NO_DATABASE
 from fiblab.lab import Lab
-from fiblab.processes import ProcessFailed, ServerProcess
-from fiblab.server import EXIT_NO_DATABASE
+from fiblab.spawn import ProcessFailed, ServerProcess
 
 from .conftest import IN_THE_POSTGRES_PASS
 

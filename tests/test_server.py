@@ -11,8 +11,10 @@ import textwrap
 import pytest
 
 from fiblab import client as fc
-from fiblab.processes import ServerGroup, ServerProcess, cpu_percents, pid_gone
+from fiblab.pidfile import pid_gone
+from fiblab.processes import ServerGroup
 from fiblab.server import READY_PREFIX, build_parser
+from fiblab.spawn import ServerProcess, cpu_percents
 from fiblab.waiting import wait_for
 
 from .conftest import REPO, assert_help_documents_every_option, run_python
@@ -131,7 +133,7 @@ def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
 INTERRUPTED_OWNER = textwrap.dedent(
     """
     import os, signal, time
-    from fiblab.processes import ServerProcess
+    from fiblab.spawn import ServerProcess
     server = ServerProcess("owned", {url!r}, {scratch!r})
     server.start().wait_ready()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the kernel survives its interrupt too
@@ -154,7 +156,7 @@ def test_a_jupyter_style_interrupt_does_not_kill_the_server(lab) -> None:
 OWNER = textwrap.dedent(
     """
     import os, signal, sys
-    from fiblab.processes import ServerProcess
+    from fiblab.spawn import ServerProcess
     server = ServerProcess("owned", {url!r}, {scratch!r})
     server.start().wait_ready()
     print(server.pid, flush=True)

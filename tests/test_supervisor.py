@@ -15,10 +15,12 @@ import psutil
 import pytest
 
 from fiblab import client as fc
-from fiblab.health import probe
-from fiblab.processes import HealthProcess, ManagedProcess, fiblab_processes, pid_gone
+from fiblab.pidfile import pid_gone
+from fiblab.probe import probe
+from fiblab.processes import fiblab_processes
 from fiblab.protocol import port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
+from fiblab.spawn import HealthProcess, ManagedProcess
 from fiblab.supervisor import (
     READY_PREFIX,
     Supervisor,

@@ -14,15 +14,11 @@ from collections import Counter
 import pytest
 
 from fiblab import client as fc
-from fiblab.database import stored_inputs
+from fiblab import timeline
 from fiblab.server import build_parser
-from fiblab.variants import (
-    VARIANT_MODULES,
-    decode_stored,
-    note_run,
-    printable_strings,
-    runs_started,
-)
+from fiblab.steplog import note_run, runs_started
+from fiblab.stored import decode_stored, printable_strings, stored_inputs
+from fiblab.variants import VARIANT_MODULES
 from fiblab.waiting import wait_for
 
 from .conftest import assert_help_documents_every_option
@@ -332,19 +328,20 @@ def test_async_workflows_overlap_and_arrive_as_they_complete(lab) -> None:
     handles, arrived = asyncio.run(run())
     assert arrived == [1346269, 2178309, 832040]  # shortest wait first
     rows = fc.step_rows(lab.client, [h.workflow_id for h in handles])
-    assert fc.max_concurrency(fc.workflow_spans(rows)) == 3
+    assert timeline.max_concurrency(timeline.workflow_spans(rows)) == 3
 
 
 def test_blind_health_says_healthy_while_its_worker_is_a_zombie(lab) -> None:
     import psutil
 
-    from fiblab.health import probe
+    from fiblab.probe import probe
+    from fiblab.processes import BlindHealthProcess
     from fiblab.variants import blind_health
 
     assert_help_documents_every_option("fiblab.variants.blind_health", blind_health.build_parser())
-    blind = lab.adopt(blind_health.handle("blind", lab.database_url, lab.scratch))
+    blind = lab.adopt(BlindHealthProcess("blind", lab.database_url, lab.scratch))
     blind.start().wait_ready()
-    port, worker_pid = blind_health.port_and_worker(blind)
+    port, worker_pid = blind.port_and_worker()
     worker = psutil.Process(worker_pid)
     assert worker.ppid() == blind.pid
     worker.send_signal(signal.SIGKILL)
@@ -359,14 +356,14 @@ def test_blind_health_says_healthy_while_its_worker_is_a_zombie(lab) -> None:
 def test_blind_health_parent_loop_exits_1_when_its_worker_dies(lab) -> None:
     import psutil
 
-    from fiblab.health import probe
-    from fiblab.protocol import port_in_log
-    from fiblab.variants import blind_health
+    from fiblab.probe import probe
+    from fiblab.processes import BlindHealthProcess
+    from fiblab.protocol import BLIND_HEALTH_READY_PREFIX, port_in_log
 
-    loop = lab.adopt(blind_health.handle("loop", lab.database_url, lab.scratch, "--parent-loop"))
+    loop = lab.adopt(BlindHealthProcess("loop", lab.database_url, lab.scratch, "--parent-loop"))
     loop.start().wait_ready()
-    port, worker_pid = blind_health.port_and_worker(loop)
-    health_pid = port_in_log(loop.logs(), blind_health.READY_PREFIX, "health_pid")
+    port, worker_pid = loop.port_and_worker()
+    health_pid = port_in_log(loop.logs(), BLIND_HEALTH_READY_PREFIX, "health_pid")
     assert probe(port).status == 200
     psutil.Process(worker_pid).send_signal(signal.SIGKILL)
     assert loop.wait(10) == 1
