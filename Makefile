@@ -38,6 +38,7 @@ test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff check fiblab tests tools benchmarks
 	$(BIN)/ruff format --check fiblab tests tools benchmarks
 	$(BIN)/python tools/build_notebooks.py --check
+	$(BIN)/lint-imports
 	@echo "=== pass 1/2: SQLite (notebooks run twice per kernel by tests/test_notebook_reruns.py) ==="
 	$(BIN)/python -m pytest -m "unit or integration" $(PARALLEL) tests
 	$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests
@@ -47,8 +48,10 @@ test: $(BIN)/.fiblab-installed
 		$(BIN)/python -m pytest -m integration $(PARALLEL) tests && \
 		$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests'
 
-# The unit tier only (no process, no database): seconds, for every edit.
+# The package's layers (lint-imports, [tool.importlinter] in pyproject.toml), then the unit
+# tier only (no process, no database): seconds, for every edit.
 test-fast: $(BIN)/.fiblab-installed
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -m unit tests
 
 test-sqlite: $(BIN)/.fiblab-installed
