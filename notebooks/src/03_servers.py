@@ -510,7 +510,8 @@ if __name__ == "__main__":
 # restart the killed one with the same executor id.
 
 # %%
-from fiblab.processes import ManagedProcess, ServerGroup
+from fiblab.processes import ServerGroup
+from fiblab.spawn import ManagedProcess
 from fiblab.waiting import wait_for
 
 

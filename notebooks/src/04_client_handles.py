@@ -37,9 +37,10 @@ show_source(compute_fibonacci, fibonacci_workflow)
 import time
 
 from fiblab import client as fc
-from fiblab import config
+from fiblab import config, timeline
 from fiblab.display import table
 from fiblab.lab import Lab
+from fiblab.worker_thread import in_worker_thread
 
 lab = Lab("04_client_handles")
 client = lab.client  # a plain dbos.DBOSClient
@@ -82,13 +83,13 @@ assert final.status == "SUCCESS" and final.executor_id == "server-1"
 # The same with the synchronous API. In a script you would call `client.enqueue(...)`
 # and `handle.get_result(...)` directly. You may do that in a cell too (notebooks 03 and
 # 07–09 do); the call just blocks the cell's event loop while it waits. fiblab's helpers
-# run the long waits on a helper thread (`fc.off_loop`), so DBOS has no reason to warn.
+# run the long waits on a helper thread (`in_worker_thread`), so DBOS has no reason to warn.
 # `fc.enqueue_many` checks every input first, then enqueues one workflow per `n`.
 
 # %%
 sync_handles = fc.enqueue_many(client, [10, 20, 25])
 sync_results = [fc.wait_result(h) for h in sync_handles]
-sync_statuses = [fc.off_loop(h.get_status).status for h in sync_handles]
+sync_statuses = [in_worker_thread(h.get_status).status for h in sync_handles]
 print(sync_results)
 print(sync_statuses)
 
@@ -239,7 +240,7 @@ assert all(r["fib(n)"] == fib_iterative(r["n"]) for r in completed)
 work_per_executor = Counter(row["executor_id"] for row in step_rows)
 print(dict(work_per_executor))
 assert set(work_per_executor) == {"server-1", "server-2"}
-assert fc.max_concurrency(fc.workflow_spans(step_rows)) == 2
+assert timeline.max_concurrency(timeline.workflow_spans(step_rows)) == 2
 assert median(gaps) > 0.02 and sum(gaps) > 0.5 * idle
 
 # %% [markdown]

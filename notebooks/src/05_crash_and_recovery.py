@@ -27,7 +27,8 @@
 # how often each step *really* ran, checkpoints or not. This is the code the server runs:
 
 # %%
-from fiblab.app import crash_process, fibonacci_index_step, fibonacci_steps_workflow
+from fiblab.app import fibonacci_index_step, fibonacci_steps_workflow
+from fiblab.crashes import crash_process
 from fiblab.display import show_source
 
 show_source(fibonacci_index_step, fibonacci_steps_workflow, crash_process)
@@ -46,6 +47,7 @@ from fiblab import config, plots
 from fiblab.fib import fib_iterative
 from fiblab.lab import Lab
 from fiblab.waiting import wait_for
+from fiblab.worker_thread import in_worker_thread
 
 lab = Lab("05_crash_and_recovery")
 client = lab.client
@@ -203,7 +205,7 @@ for ax, handle, markers, title in [
 # (counted in the side file, so the pattern is fixed):
 
 # %%
-from fiblab.app import FLAKY_MAX_ATTEMPTS, flaky_step, flaky_workflow
+from fiblab.failing_workflows import FLAKY_MAX_ATTEMPTS, flaky_step, flaky_workflow
 
 show_source(flaky_step, flaky_workflow)
 
@@ -268,7 +270,7 @@ print("DBOS default max_recovery_attempts:",
 # final status (with a bound, in case it never does):
 
 # %%
-from fiblab.app import CRASH_LOOP_MAX_RECOVERY_ATTEMPTS, crash_loop_workflow
+from fiblab.failing_workflows import CRASH_LOOP_MAX_RECOVERY_ATTEMPTS, crash_loop_workflow
 
 show_source(crash_loop_workflow)
 
@@ -335,7 +337,7 @@ except Exception as error:
 # `bug-fixed` is in the scratch folder (our stand-in for deploying a fixed version):
 
 # %%
-from fiblab.app import BUG_FIXED_FILE, should_crash
+from fiblab.crashes import BUG_FIXED_FILE, should_crash
 
 show_source(should_crash)
 
@@ -575,7 +577,7 @@ PLAIN = {"queue_name": config.QUEUE_NAME, "workflow_name": "fibonacci_workflow"}
 taken = await client.enqueue_async(PLAIN, 21)
 print(await taken.get_result(polling_interval_sec=0.01), "ran on",
       (await taken.get_status()).executor_id)
-fc.off_loop(DBOS.destroy)  # the kernel's DBOS stops, as when a kernel restarts
+in_worker_thread(DBOS.destroy)  # the kernel's DBOS stops, as when a kernel restarts
 
 # %% [markdown]
 # **Check:** the kernel's hashed version became the latest, and the kernel itself took

@@ -29,15 +29,15 @@ import signal
 
 import psutil
 
-from fiblab.health import probe
 from fiblab.lab import Lab
-from fiblab.variants import blind_health
+from fiblab.probe import probe
+from fiblab.processes import BlindHealthProcess
 from fiblab.waiting import wait_for
 
 lab = Lab("06_health_split")
-blind = lab.adopt(blind_health.handle("blind-health", lab.database_url, lab.scratch))
+blind = lab.adopt(BlindHealthProcess("blind-health", lab.database_url, lab.scratch))
 blind.start().wait_ready()  # the worker's ready line, in the parent's log
-blind_port, worker_pid = blind_health.port_and_worker(blind)
+blind_port, worker_pid = blind.port_and_worker()
 blind_worker = psutil.Process(worker_pid)
 assert blind_worker.ppid() == blind.pid  # the worker is its child: ours to kill
 before_kill = probe(blind_port)
@@ -70,10 +70,10 @@ assert not blind_worker.is_running()  # reaped at last
 # worker, and the health endpoint dies with it.
 
 # %%
-loop = lab.adopt(blind_health.handle("parent-loop", lab.database_url, lab.scratch,
+loop = lab.adopt(BlindHealthProcess("parent-loop", lab.database_url, lab.scratch,
                                     "--parent-loop"))
 loop.start().wait_ready()
-loop_port, worker_pid = blind_health.port_and_worker(loop)
+loop_port, worker_pid = loop.port_and_worker()
 loop_worker = psutil.Process(worker_pid)
 assert loop_worker.ppid() == loop.pid
 loop_before = probe(loop_port)
@@ -133,10 +133,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fiblab import client as fc
 from fiblab.display import show_source, table
-from fiblab.health import HealthServer, WorkerWatch
+from fiblab.health_endpoint import HealthServer
 from fiblab.machine import n_for_seconds, usable_cores
-from fiblab.processes import HealthProcess, pid_gone, worker_health_port
+from fiblab.pidfile import pid_gone
+from fiblab.processes import worker_health_port
+from fiblab.spawn import HealthProcess
 from fiblab.supervisor import Supervisor, SupervisorGaveUp
+from fiblab.worker_watch import WorkerWatch
 
 worker = lab.server("worker", extra_args=["--health-port", "0"])
 supervisor = Supervisor(worker, restart_delay=0.3).start()

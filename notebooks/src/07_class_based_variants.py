@@ -392,8 +392,8 @@ lab.client.cancel_workflow("ex2-fib-10")
 # passwords here are fake, of course.
 
 # %%
-from fiblab.database import stored_inputs
-from fiblab.variants import decode_stored, instance_argument, printable_strings
+from fiblab.stored import decode_stored, printable_strings, stored_inputs
+from fiblab.variants import instance_argument
 from fiblab.variants.instance_argument import Fetcher
 
 SECRETS = "fiblab.variants.instance_argument"

@@ -181,7 +181,8 @@ else:
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 
-from fiblab.processes import ServerGroup, cpu_percents
+from fiblab.processes import ServerGroup
+from fiblab.spawn import cpu_percents
 
 ServerGroup(sqlite_servers).stop()  # the scaling servers are done
 lab = Lab("09_polling", sqlite=True)
