@@ -3,7 +3,7 @@
 A child program (server, health process, supervisor) prints one *ready line* on stdout
 when it can take work; the parent-side handles in :mod:`fiblab.spawn` wait for it in
 the child's log and read the port it names. Both sides import these names from here, so
-a child never imports the code that manages it.
+a server or a health process never imports the code that starts it (:mod:`fiblab.spawn`).
 """
 
 from __future__ import annotations
