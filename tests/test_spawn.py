@@ -15,7 +15,10 @@ from fiblab import spawn
 from fiblab.pidfile import PidFile, pid_gone
 from fiblab.spawn import stop_previous_copy
 
-pytestmark = pytest.mark.integration  # starts a process
+from .conftest import sqlite_pass_only
+
+# Starts a process; opens no database, so the PostgreSQL pass has nothing to add.
+pytestmark = [pytest.mark.integration, sqlite_pass_only]
 
 IGNORES_SIGTERM = (
     "import signal, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
