@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"stopping: {stop.reason}")
     server.close()
     log("stopped")
-    return 0
+    return cli.EXIT_OK
 
 
 if __name__ == "__main__":
