@@ -8,7 +8,8 @@ a thread without a loop. Without a running loop the call simply runs where it is
 
 The worker threads come from one pool shared by every call (created on first use),
 so a helper that polls in a loop (``client.results_as_completed``) does not start a
-thread per poll.
+thread per poll. An interrupted wait (the kernel's interrupt button) returns at once;
+the call itself still finishes on its worker thread.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: Calls that may wait at the same time (one per thread that runs an event loop, in practice).
-MAX_WORKERS = 4
+#: Calls that may run at the same time: one per thread that runs an event loop, in practice,
+#: plus calls left finishing after an interrupted wait. Threads start only when needed.
+MAX_WORKERS = 8
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
