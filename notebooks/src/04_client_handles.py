@@ -102,9 +102,9 @@ show_source(fc.results_as_completed_async)
 
 # %% [markdown]
 # Why both servers must get work, whatever the machine is doing: a server that is
-# running a workflow takes no other (its concurrency is 1). The batch starts with
-# `fib(31)` and `fib(30)`, about 0.2 s and 0.1 s of CPU, so while one server computes
-# the first, the other server's next poll (every 0.1 s) finds the second one waiting.
+# running a workflow takes no other (its concurrency is 1). The batch starts with its
+# two largest jobs, `fib(31)` and `fib(30)`, so while one server computes the first, the
+# other server's next poll (every 0.1 s) finds the second one waiting.
 #
 # Watch for: results arriving out of order, the two lanes in the timeline (drawn from
 # the step rows DBOS recorded), and the batch's wall time against **one plain process**
@@ -157,8 +157,8 @@ print(f"load average before the batch: {load_before:.1f} on {cores} cores"
 # on what else runs on it, and on the size of the jobs. Why are two servers not twice as
 # fast as one plain process? Between two jobs a server computes nothing: it records the
 # outcome, waits for its next poll of the queue (every 0.1 s) and claims the next
-# workflow. The cell below measures those gaps from the step rows; with jobs of
-# 0.02–0.5 s they are a large share. **Check** that too: the typical gap is a poll wait,
+# workflow. The cell below measures those gaps from the step rows; with jobs as short
+# as these (their times are printed above) they are a large share. **Check** that too: the typical gap is a poll wait,
 # not nothing (over 20 ms), and the gaps are more than half of the time a server sat
 # idle during the batch (the rest: the start, and the end, where one server finishes
 # alone). Notebook 09 measures throughput with more servers and longer batches.
