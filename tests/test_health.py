@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def world():
     """One worker serving its own endpoint too, and a health process watching it."""
-    with Lab(f"t{os.getpid()}-health", root=REPO / "tests") as lab:
+    with Lab.fresh(f"t{os.getpid()}-health", root=REPO / "tests") as lab:
         worker = lab.start_server("worker", extra_args=["--health-port", "0"])
         health = lab.adopt(HealthProcess.watching(worker))
         health.start().wait_ready()

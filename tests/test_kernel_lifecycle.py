@@ -30,7 +30,7 @@ START_SERVERS = textwrap.dedent(
     import os
     os.chdir({root!r})
     from fiblab.lab import Lab
-    lab = Lab({name!r})
+    lab = Lab.fresh({name!r})
     group = lab.start_servers(["k1", "k2"])
     """
 )

@@ -41,7 +41,7 @@ from fiblab import config
 from fiblab.display import table
 from fiblab.lab import Lab
 
-lab = Lab("04_client_handles")
+lab = Lab.fresh("04_client_handles")
 client = lab.client  # a plain dbos.DBOSClient
 server_1 = lab.start_server("server-1")
 my_queue = await client.retrieve_queue_async(config.QUEUE_NAME)

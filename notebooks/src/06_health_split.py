@@ -34,7 +34,7 @@ from fiblab.lab import Lab
 from fiblab.variants import blind_health
 from fiblab.waiting import wait_for
 
-lab = Lab("06_health_split")
+lab = Lab.fresh("06_health_split")
 blind = lab.adopt(blind_health.handle("blind-health", lab.database_url, lab.scratch))
 blind.start().wait_ready()  # the worker's ready line, in the parent's log
 blind_port, worker_pid = blind_health.port_and_worker(blind)
