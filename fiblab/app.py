@@ -272,7 +272,7 @@ async def launch_async(
     )
 
 
-# === Added for notebook 05 (crash and recovery): step retries and a crash loop =========
+# === Step retries and a crash loop (notebook 05 demonstrates both) ====================
 #
 # Two small workflows with fixed, deterministic failure patterns:
 #

@@ -55,7 +55,7 @@ def run_cell(
     that did not run (ipykernel answers "aborted") cannot pass for one that printed nothing.
     ``stop_on_error=False``: after an error reply ipykernel aborts the requests that reach
     it before it has re-armed (it sends the reply first), so a cell sent at once after an
-    error was sometimes aborted instead of run (two CI runs). A person is slower than that.
+    error can be aborted instead of run. A person is slower than that.
     """
     reply = client.execute_interactive(
         code,
