@@ -8,8 +8,8 @@ terminal), ``localpg`` (a throwaway PostgreSQL) and ``variants`` (the designs th
 fail); what they share: ``protocol`` (ready lines), ``cli`` (options, argument types,
 logger) and ``lifecycle`` (how they stop). The notebook side: ``processes`` (handles
 that start/stop/crash the programs), ``client`` (DBOSClient helpers), ``lab`` (one
-notebook's workspace), ``machine`` (cores and baselines), ``plots``, ``display``,
-``waiting`` and ``chaos``.
+notebook's workspace), ``machine`` (cores and baselines), ``cpu_hog`` (every core
+busy), ``plots``, ``display``, ``waiting`` and ``chaos``.
 """
 
 __version__ = "0.1.0"
