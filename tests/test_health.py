@@ -219,7 +219,7 @@ def test_a_burst_of_parallel_requests_gets_answers_and_it_survives(world) -> Non
     with ThreadPoolExecutor(64) as pool:  # twice its connection limit
         answers = list(pool.map(lambda _: health.probe(timeout=10), range(400)))
     # every request got an HTTP answer: 200, or the 503 "busy" it counts beyond its
-    # connection limit (how many depends on timing; the limit itself is tested below)
+    # connection limit (how many depends on timing; the limit: tests/test_health_server.py)
     refused = [a for a in answers if a.status != 200]
     assert all(a.status == 503 and a.body["error"].startswith("busy") for a in refused), {
         (a.status, a.error) for a in refused
