@@ -36,7 +36,8 @@ INNER_INI = "[pytest]\nmarkers =\n    unit\n    integration\n    notebook\n    e
 
 
 @pytest.fixture
-def inner(pytester: pytest.Pytester) -> pytest.Pytester:
+def inner(pytester: pytest.Pytester, monkeypatch) -> pytest.Pytester:
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # seconds saved: no nbmake etc.
     pytester.makeconftest(INNER_CONFTEST)
     pytester.makeini(INNER_INI)
     return pytester
