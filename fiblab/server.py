@@ -128,7 +128,7 @@ def main(
         return cli.refuse(problem)
     if args.scratch_dir:
         os.makedirs(args.scratch_dir, exist_ok=True)
-        os.environ[config.SCRATCH_ENV] = os.path.abspath(args.scratch_dir)
+        config.use_scratch_dir(args.scratch_dir)
 
     stop = lifecycle.StopRequest(log)
     stop.install_signal_handlers()

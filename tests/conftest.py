@@ -51,7 +51,7 @@ def lab(request: pytest.FixtureRequest):
     """A fresh Lab of this test's own; every server it started is stopped afterwards."""
     name = f"t{os.getpid()}-{next(_counter)}-{request.node.name}"[:60]
     name = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)
-    with Lab(name, root=REPO / "tests") as workspace:
+    with Lab.fresh(name, root=REPO / "tests") as workspace:
         yield workspace
 
 

@@ -57,7 +57,7 @@ LONG_CELL = """
 from fiblab.lab import Lab
 from fiblab.waiting import WaitTimeout, wait_for
 
-probe_lab = Lab("jupyter_session_probe")
+probe_lab = Lab.fresh("jupyter_session_probe")
 probe = probe_lab.start_server("probe-1")
 print(f"server pid {probe.pid}", flush=True)
 wait_for(lambda: False, 600, "the interrupt button")  # a long cell, waiting

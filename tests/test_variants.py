@@ -16,7 +16,6 @@ import pytest
 from fiblab import client as fc
 from fiblab import timeline
 from fiblab.server import build_parser
-from fiblab.steplog import note_run, runs_started
 from fiblab.stored import decode_stored, printable_strings, stored_inputs
 from fiblab.variants import VARIANT_MODULES
 from fiblab.waiting import wait_for
@@ -48,15 +47,6 @@ def test_help_documents_every_option(module: str) -> None:
     assert out.startswith(f"usage: python -m {module}")
     description = importlib.import_module(module).DESCRIPTION
     assert " ".join(description.split()[:6]) in " ".join(out.split())
-
-
-def test_runs_are_counted_per_workflow(tmp_path) -> None:
-    assert [note_run("a", tmp_path), note_run("b", tmp_path), note_run("a", tmp_path)] == [0, 0, 1]
-    assert runs_started("a", tmp_path) == 2 and runs_started("c", tmp_path) == 0
-
-
-def test_printable_strings_finds_the_words() -> None:
-    assert printable_strings(b"\x80\x04\x8c\x0chunter2-demo\x94ab") == ["hunter2-demo"]
 
 
 # --- notebook 07 --------------------------------------------------------------------------
@@ -237,22 +227,6 @@ def test_completion_order_gives_wrong_results_silently_and_gather_does_not(lab) 
     crash_and_restart(lab, server)
     assert fc.wait_result(fixed) == EXPECTED
     assert lab.steps_by_process(fixed.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
-
-
-def test_the_network_of_a_process_comes_from_its_environment(monkeypatch) -> None:
-    from fiblab.variants.completion_order import NETWORK_ENV, network_wait
-
-    async def timed(position: int) -> float:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        await network_wait(position)
-        return loop.time() - start
-
-    monkeypatch.setenv(NETWORK_ENV, "0.0, 0.2")
-    assert asyncio.run(timed(1)) >= 0.2
-    assert asyncio.run(timed(5)) < 0.1  # past the list: no wait
-    monkeypatch.delenv(NETWORK_ENV)
-    assert asyncio.run(timed(0)) < 0.1
 
 
 def test_without_a_crash_completion_order_is_right(lab) -> None:

@@ -19,8 +19,7 @@ tested=$("$VENV/bin/python" -c 'from importlib.metadata import version; print(ve
 banner="=== test-latest: dbos $tested (pinned: $pin) ==="
 echo "$banner"
 
-# Notebooks are marked integration by tests/conftest.py today (and notebook, once that
-# marker exists); they run through nbmake, once each.
+# The integration and notebook tiers (tests/conftest.py gives every test exactly one).
 status=0
 "$VENV/bin/python" -m pytest -m "integration or notebook" "$@" || status=$?
 echo "$banner: $([ "$status" -eq 0 ] && echo passed || echo "FAILED (exit $status)")"

@@ -26,7 +26,7 @@ from fiblab.app import fibonacci_index_step, fibonacci_steps_workflow, fibonacci
 from fiblab.display import show_source
 from fiblab.lab import Lab
 
-lab = Lab("02_queues")
+lab = Lab.fresh("02_queues")
 await lab.launch_dbos()
 show_source(fibonacci_index_step, fibonacci_steps_workflow)
 

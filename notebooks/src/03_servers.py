@@ -45,7 +45,7 @@ from fiblab import client as fc
 from fiblab.display import table
 from fiblab.lab import Lab
 
-lab = Lab("03_servers")
+lab = Lab.fresh("03_servers")
 server = lab.start_server("server-1")
 print("server pid:", server.pid)
 print(server.logs())

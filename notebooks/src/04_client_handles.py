@@ -51,7 +51,7 @@ def relative_url(url):
     return f"sqlite:///{os.path.relpath(path)}" if path else config.mask_url(url)
 
 
-lab = Lab("04_client_handles")
+lab = Lab.fresh("04_client_handles")
 client = lab.client  # a plain dbos.DBOSClient
 server_1 = lab.start_server("server-1")
 my_queue = await client.retrieve_queue_async(config.QUEUE_NAME)

@@ -47,7 +47,7 @@ from fiblab.lab import Lab
 from fiblab.waiting import wait_for
 from fiblab.worker_thread import in_worker_thread
 
-lab = Lab("05_crash_and_recovery")
+lab = Lab.fresh("05_crash_and_recovery")
 client = lab.client
 server = lab.start_server("server-1")
 STEPS = fc.enqueue_options("fibonacci_steps_workflow")

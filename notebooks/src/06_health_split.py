@@ -35,7 +35,7 @@ from fiblab.probe import probe
 from fiblab.processes import BlindHealthProcess
 from fiblab.waiting import wait_for
 
-lab = Lab("06_health_split")
+lab = Lab.fresh("06_health_split")
 blind = lab.adopt(BlindHealthProcess("blind-health", lab.database_url, lab.scratch))
 blind.start().wait_ready()  # the worker's ready line, in the parent's log
 blind_port, worker_pid = blind.port_and_worker()

@@ -30,7 +30,7 @@ from fiblab.lab import Lab
 from fiblab.variants import memo_instance
 from fiblab.waiting import wait_for
 
-lab = Lab("07_class_based_variants")
+lab = Lab.fresh("07_class_based_variants")
 MEMO = "fiblab.variants.memo_instance"
 
 # %% [markdown]

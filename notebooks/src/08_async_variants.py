@@ -30,7 +30,7 @@ from fiblab.lab import Lab
 from fiblab.variants import completion_order, workflow_in_step
 from fiblab.waiting import wait_for
 
-lab = Lab("08_async_variants")
+lab = Lab.fresh("08_async_variants")
 ORDERS = "fiblab.variants.completion_order"
 CHILDREN = "fiblab.variants.workflow_in_step"
 
