@@ -113,7 +113,7 @@ async def print_as_completed(
                 f"[workflow {handle.workflow_id}, executor {executor}]",
                 flush=True,
             )
-    except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
+    except TimeoutError:  # asyncio's timeouts raise the builtin one (Python 3.11 on)
         waiting = [h.workflow_id for h, task in zip(handles, tasks, strict=True) if not task.done()]
         print(
             f"error: {len(waiting)} workflows unfinished after {timeout:g} s (still queued: "
