@@ -8,9 +8,12 @@ BIN     = $(VENV)/bin
 .PHONY: lab test test-fast test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
 .PHONY: install-browser test-latest
 
+# A PYTHON outside the supported range (pyproject.toml, [tool.fiblab] pythons) gives way to
+# a supported python3.X on the PATH; with none, tools/find_python.sh says which versions
+# work and how to get one, and nothing is created.
 $(BIN)/.fiblab-installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
-	$(PYTHON) -m venv $(VENV)
+	@python=$$(tools/find_python.sh '$(PYTHON)') && \
+		echo "$$python -m venv $(VENV)" && "$$python" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@

@@ -76,6 +76,13 @@ def test_environment_yml_states_the_same_range() -> None:
     assert f"  - python>={oldest},<{beyond}" in lines
 
 
+def test_find_python_accepts_the_same_range() -> None:
+    script = (REPO / "tools" / "find_python.sh").read_text()
+    pythons = supported_pythons()
+    assert f'SUPPORTED="{" ".join(reversed(pythons))}"' in script
+    assert f"OLDEST={pythons[0]}" in script and f"NEWEST={pythons[-1]}" in script
+
+
 def test_the_readme_states_the_same_range() -> None:
     readme = (REPO / "README.md").read_text()
     assert f"Python {supported_pythons()[0]} to {supported_pythons()[-1]}" in readme
