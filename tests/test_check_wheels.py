@@ -57,7 +57,9 @@ def test_four_platforms_and_their_tags() -> None:
 
 
 def test_pip_is_asked_for_wheels_only_with_the_targets_markers(tmp_path) -> None:
-    cmd = cw.pip_command("3.15", PLATFORM["macos-arm64"], ["matplotlib==3.11.2"], tmp_path)
+    cmd = cw.pip_command(
+        "3.15", PLATFORM["macos-arm64"], ["matplotlib==3.11.2"], tmp_path / "r.json", tmp_path
+    )
     args = cmd[4:]
     for flag in ("--dry-run", "--ignore-installed", "--only-binary=:all:"):
         assert flag in args

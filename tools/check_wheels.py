@@ -88,7 +88,9 @@ PLATFORMS = (
 # replaced (before pip's own modules are imported) by the target's marker environment. And
 # to keep each resolve to a second or two of CPU, the index's files whose platform tag the
 # target cannot use (and sdists, which --only-binary refuses anyway) are dropped before pip
-# turns them into links: pip then decides on the same wheels, among far fewer files.
+# turns them into links: pip then decides on the same wheels, among far fewer files. The
+# index's project pages are fetched once per run and shared by all resolves ("pages", a
+# folder that lives as long as the run), not fetched again by each of them.
 PIP_FOR_TARGET = """\
 import json, sys
 import pip._vendor.packaging.markers as markers
@@ -107,6 +109,24 @@ def wheels_for_target(cls, file, page_url):
         return None
     return from_json(cls, file, page_url)
 Link.from_json = classmethod(wheels_for_target)
+import hashlib, os
+from pip._internal.index import collector
+fetch = collector.LinkCollector.fetch_response
+def shared_fetch(self, location, *args, **kwargs):
+    path = os.path.join(target["pages"], hashlib.sha256(location.url.encode()).hexdigest())
+    try:
+        with open(path, "rb") as f:
+            content_type, url, content = f.read().split(b"\\n", 2)
+        return collector.IndexContent(content, content_type.decode(), None, url.decode())
+    except FileNotFoundError:
+        pass
+    page = fetch(self, location, *args, **kwargs)
+    if page is not None and "\\n" not in page.content_type + page.url:
+        with open(f"{path}.{os.getpid()}", "wb") as f:
+            f.write(b"\\n".join([page.content_type.encode(), page.url.encode(), page.content]))
+        os.replace(f"{path}.{os.getpid()}", path)
+    return page
+collector.LinkCollector.fetch_response = shared_fetch
 from pip._internal.cli.main import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -141,7 +161,9 @@ def marker_environment(python: str, platform: Platform) -> dict[str, str]:
     }
 
 
-def pip_command(python: str, platform: Platform, requirements: list[str], report: Path) -> list:
+def pip_command(
+    python: str, platform: Platform, requirements: list[str], report: Path, pages: Path
+) -> list:
     args = ["install", "--dry-run", "--ignore-installed", "--quiet", "--no-input"]
     args += ["--only-binary=:all:", "--implementation", "cp", "--python-version", python]
     for tag in platform.tags:
@@ -151,6 +173,7 @@ def pip_command(python: str, platform: Platform, requirements: list[str], report
         "markers": marker_environment(python, platform),
         "version": python.replace(".", ""),
         "platforms": list(platform.tags),
+        "pages": str(pages),
     }
     return [sys.executable, "-c", PIP_FOR_TARGET, json.dumps(target), *args]
 
@@ -186,12 +209,12 @@ class Result:
         return "no wheel: " + ", ".join(self.missing) if self.missing else "pip failed"
 
 
-def check(python: str, platform: Platform, requirements: list[str]) -> Result:
+def check(python: str, platform: Platform, requirements: list[str], pages: Path) -> Result:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fiblab-wheels-") as tmp:
         report = Path(tmp) / "report.json"
         proc = subprocess.run(
-            pip_command(python, platform, requirements, report),
+            pip_command(python, platform, requirements, report, pages),
             capture_output=True,
             text=True,
             env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
@@ -306,8 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"check_wheels: {what}: {' '.join(requirements)}", flush=True)
 
     jobs = [(v, p) for v in python_list for p in platforms]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda job: check(*job, requirements), jobs))
+    with tempfile.TemporaryDirectory(prefix="fiblab-pages-") as pages:
+        # The first resolve alone fetches the pages nearly all others need.
+        results = [check(*jobs[0], requirements, Path(pages))]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            results += pool.map(lambda job: check(*job, requirements, Path(pages)), jobs[1:])
     elapsed = time.monotonic() - started
     print(table(results, python_list, platforms))
     failed = failures(results)
