@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 
 .PHONY: lab test test-fast test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
-.PHONY: install-browser test-latest
+.PHONY: install-browser test-latest check-wheels
 
 # A PYTHON outside the supported range (pyproject.toml, [tool.fiblab] pythons) gives way to
 # a supported python3.X on the PATH; with none, tools/find_python.sh says which versions
@@ -41,6 +41,7 @@ test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff check fiblab tests tools benchmarks
 	$(BIN)/ruff format --check fiblab tests tools benchmarks
 	$(BIN)/python tools/build_notebooks.py --check
+	$(BIN)/python tools/check_wheels.py
 	@echo "=== pass 1/2: SQLite (notebooks run twice per kernel by tests/test_notebook_reruns.py) ==="
 	$(BIN)/python -m pytest -m "unit or integration" $(PARALLEL) tests
 	$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests
@@ -49,6 +50,11 @@ test: $(BIN)/.fiblab-installed
 	$(BIN)/python -m fiblab.localpg run --install -- sh -c '\
 		$(BIN)/python -m pytest -m integration $(PARALLEL) tests && \
 		$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests'
+
+# Every supported Python on Linux and macOS installs the pins from wheels alone (asks the
+# package index: twenty resolves, eight at a time; README, "Wheels everywhere").
+check-wheels: $(BIN)/.fiblab-installed
+	$(BIN)/python tools/check_wheels.py
 
 # The unit tier only (no process, no database): seconds, for every edit.
 test-fast: $(BIN)/.fiblab-installed
