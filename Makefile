@@ -6,11 +6,14 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 
 .PHONY: lab test test-fast test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
-.PHONY: install-browser test-latest
+.PHONY: install-browser test-latest check-wheels
 
+# A PYTHON outside the supported range (pyproject.toml, [tool.fiblab] pythons) gives way to
+# a supported python3.X on the PATH; with none, tools/find_python.sh says which versions
+# work and how to get one, and nothing is created.
 $(BIN)/.fiblab-installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
-	$(PYTHON) -m venv $(VENV)
+	@python=$$(tools/find_python.sh '$(PYTHON)') && \
+		echo "$$python -m venv $(VENV)" && "$$python" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
@@ -47,6 +50,11 @@ test: $(BIN)/.fiblab-installed
 	$(BIN)/python -m fiblab.localpg run --install -- sh -c '\
 		$(BIN)/python -m pytest -m integration $(PARALLEL) tests && \
 		$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests'
+
+# Every supported Python on Linux and macOS installs the pins from wheels alone (asks the
+# package index: twenty resolves, eight at a time; README, "Wheels everywhere").
+check-wheels: $(BIN)/.fiblab-installed
+	$(BIN)/python tools/check_wheels.py
 
 # The package's layers (lint-imports, [tool.importlinter] in pyproject.toml), then the unit
 # tier only (no process, no database): seconds, for every edit.

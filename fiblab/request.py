@@ -106,7 +106,7 @@ async def print_as_completed(
                 f"[workflow {workflow_id}, executor {executor}]",
                 flush=True,
             )
-    except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
+    except TimeoutError:  # asyncio's timeouts raise the builtin one (Python 3.11 on)
         print(
             f"error: {len(by_id)} workflows unfinished after {timeout:g} s (still queued: "
             f"{', '.join(by_id)}). Is a fiblab server running on this database and queue?",

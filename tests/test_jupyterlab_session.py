@@ -29,7 +29,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -179,7 +179,7 @@ class Kernel:
             "msg_type": msg_type,
             "session": self.session,
             "username": "learner",
-            "date": datetime.now(timezone.utc).isoformat(),
+            "date": datetime.now(UTC).isoformat(),
             "version": "5.3",
         }
         self.socket.send(
