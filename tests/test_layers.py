@@ -8,16 +8,11 @@ group as the contracts put it.
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 
 import pytest
 
 from .conftest import REPO
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover (Python 3.10)
-    import tomli as tomllib
 
 pytestmark = pytest.mark.unit
 
