@@ -6,11 +6,14 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 
 .PHONY: lab test test-fast test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
-.PHONY: install-browser test-latest
+.PHONY: install-browser test-latest check-wheels
 
+# A PYTHON outside the supported range (pyproject.toml, [tool.fiblab] pythons) gives way to
+# a supported python3.X on the PATH; with none, tools/find_python.sh says which versions
+# work and how to get one, and nothing is created.
 $(BIN)/.fiblab-installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
-	$(PYTHON) -m venv $(VENV)
+	@python=$$(tools/find_python.sh '$(PYTHON)') && \
+		echo "$$python -m venv $(VENV)" && "$$python" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
@@ -41,6 +44,7 @@ test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff check fiblab tests tools benchmarks notebooks/conftest.py
 	$(BIN)/ruff format --check fiblab tests tools benchmarks notebooks/conftest.py
 	$(BIN)/python tools/build_notebooks.py --check
+	$(BIN)/lint-imports
 	@echo "=== pass 1/2: SQLite (notebooks: student then instructor edition, one kernel each) ==="
 	$(BIN)/python -m pytest -m "unit or integration" $(PARALLEL) tests
 	$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests
@@ -50,8 +54,15 @@ test: $(BIN)/.fiblab-installed
 		$(BIN)/python -m pytest -m integration $(PARALLEL) tests && \
 		$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) --nbmake tests notebooks'
 
-# The unit tier only (no process, no database): seconds, for every edit.
+# Every supported Python on Linux and macOS installs the pins from wheels alone (asks the
+# package index: twenty resolves, eight at a time; README, "Wheels everywhere").
+check-wheels: $(BIN)/.fiblab-installed
+	$(BIN)/python tools/check_wheels.py
+
+# The package's layers (lint-imports, [tool.importlinter] in pyproject.toml), then the unit
+# tier only (no process, no database): seconds, for every edit.
 test-fast: $(BIN)/.fiblab-installed
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -m unit tests
 
 # Bare pytest: every tier on SQLite, each notebook once (tests/test_notebook_reruns.py).

@@ -246,7 +246,10 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
                 "05_crash_and_recovery",
                 "A step that crashes every time: `MAX_RECOVERY_ATTEMPTS_EXCEEDED`",
             ),
-            ("06_health_split", "When restarting cannot help: the supervisor gives up"),
+            (
+                "06_health_split",
+                "Going deeper: when restarting cannot help, the supervisor gives up",
+            ),
         ),
         "`main()` enqueues a new workflow at every start, so each restart of its crash loop "
         "adds one; a fixed workflow id stops that",
