@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import html
 import re
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import nbformat
@@ -21,6 +23,13 @@ from editions import CHECK_TAG, SOLUTION_TAG, has_tag
 from nbconvert.filters import markdown2html
 
 CHECK_PARAGRAPH = "**Check:**"
+PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
+
+
+def supported_pythons() -> str:
+    """The Pythons fiblab supports, from pyproject.toml ([tool.fiblab] pythons): "3.11 to 3.15"."""
+    pythons = tomllib.loads(PYPROJECT.read_text())["tool"]["fiblab"]["pythons"]
+    return f"{pythons[0]} to {pythons[-1]}" if len(pythons) > 1 else pythons[0]
 
 
 class Page(Protocol):
@@ -231,9 +240,10 @@ Run All, and nothing later needs them.</li>
 
 LAPTOP = """
 <ul>
-<li><strong>Linux, macOS, or WSL2 on Windows.</strong> Native Windows does not work: the servers
-rely on POSIX signals (SIGINT, SIGTERM, SIGKILL, a real segfault) and process groups.</li>
-<li><strong>Python 3.10 or newer</strong> (README, <em>Quickstart</em>) and <code>make</code>.</li>
+<li><strong>Linux, macOS, or WSL2 on Windows</strong> (Linux on x86_64 or aarch64; macOS 11 or
+newer, Apple silicon or Intel). Native Windows does not work: the servers rely on POSIX
+signals (SIGINT, SIGTERM, SIGKILL, a real segfault) and process groups.</li>
+<li><strong>Python {pythons}</strong> (README, <em>Quickstart</em>) and <code>make</code>.</li>
 <li><strong>About 1 GB of disk</strong> for the virtual environment (<code>.venv</code>:
 DBOS, JupyterLab, matplotlib, their dependencies), plus a little for scratch databases.</li>
 <li><strong>Two or more cores</strong> recommended: the notebooks run servers beside the
@@ -332,7 +342,7 @@ def instructor_page(pages: Sequence[Page], date: str, dbos: str) -> str:
         agenda=agenda_html(pages),
         notebooks="\n".join(notebook_html(p) for p in pages),
         stuck=STUCK.replace("{longest}", longest(pages)),
-        laptop=LAPTOP,
+        laptop=LAPTOP.replace("{pythons}", supported_pythons()),
         odd=ODD_FIGURES,
         conditions=conditions_rows(pages),
     )
