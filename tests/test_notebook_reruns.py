@@ -172,10 +172,13 @@ def test_two_notebooks_side_by_side(how: str) -> None:
         else:
             partners = {pair[0]: pair[1].stem, pair[1]: pair[0].stem}
             futures = {p.stem: pool.submit(check_both_editions, p, partners[p]) for p in pair}
-    for name, future in futures.items():
-        result = future.result()
-        if how == "once":
-            check_no_password(result, name)
+    if how == "once":
+        for name, future in futures.items():
+            check_no_password(future.result(), name)
+    else:  # both notebooks' verdicts, not only the first one's
+        failed = [str(f.exception()) for f in futures.values() if f.exception() is not None]
+        if failed:
+            pytest.fail("\n\n".join(failed), pytrace=False)
     assert strays(wait=10) == []
 
 
