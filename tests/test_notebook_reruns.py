@@ -176,9 +176,10 @@ def test_two_notebooks_side_by_side(how: str) -> None:
         for name, future in futures.items():
             check_no_password(future.result(), name)
     else:  # both notebooks' verdicts, not only the first one's
-        failed = [str(f.exception()) for f in futures.values() if f.exception() is not None]
-        if failed:
-            pytest.fail("\n\n".join(failed), pytrace=False)
+        errors = [f.exception() for f in futures.values() if f.exception() is not None]
+        if errors:
+            said = [e if isinstance(e, pytest.fail.Exception) else repr(e) for e in errors]
+            pytest.fail("\n\n".join(map(str, said)), pytrace=False)
     assert strays(wait=10) == []
 
 
