@@ -289,11 +289,17 @@ def workflow_rows(
     return in_worker_thread(read)
 
 
+#: Operations DBOS records among a workflow's steps that are not steps: a stream write
+#: or close from the workflow body (``dbos/_sys_db.py``, ``write_stream_from_workflow``).
+STREAM_OPERATIONS = ("DBOS.writeStream", "DBOS.closeStream")
+
+
 def step_rows(client: DBOSClient, workflow_ids: Sequence[str]) -> list[dict]:
     """One dict per recorded step, with millisecond start/end times and the executor.
 
     Step rows carry millisecond timestamps; SQLite workflow rows only have seconds,
-    so timelines are drawn from these.
+    so timelines are drawn from these. Stream writes (:data:`STREAM_OPERATIONS`) are
+    left out; ``step_id`` stays DBOS's own id, so with progress on it counts them too.
     """
 
     def read() -> list[dict]:
@@ -304,6 +310,8 @@ def step_rows(client: DBOSClient, workflow_ids: Sequence[str]) -> list[dict]:
         rows = []
         for workflow_id in workflow_ids:
             for step in client.list_workflow_steps(workflow_id):
+                if step["function_name"] in STREAM_OPERATIONS:
+                    continue
                 start, end = step["started_at_epoch_ms"], step["completed_at_epoch_ms"]
                 rows.append(
                     {
