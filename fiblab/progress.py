@@ -111,12 +111,13 @@ def watch_progress(
     ``kill()`` or ``restart()``). ``watch.wait()`` waits for the end of the stream.
     """
     watch = ProgressWatch(workflow_id, total)
+    bar = _bar(total, description, show)  # shown here, in the cell that asked for it
 
     def read() -> None:
         values = client.read_stream(
             workflow_id, config.PROGRESS_STREAM, polling_interval_sec=polling_interval_sec
         )
-        _follow(watch, values, description, show)
+        _follow(watch, values, bar)
 
     watch.thread = threading.Thread(target=read, name=f"progress-{workflow_id}", daemon=True)
     watch.thread.start()
@@ -170,8 +171,7 @@ def stream_positions(client: DBOSClient, workflow_id: str) -> list[Any]:
     return in_worker_thread(read)
 
 
-def _follow(watch: ProgressWatch, values: Iterable[Any], description: str, show: bool) -> None:
-    bar = _bar(watch.total, description, show)
+def _follow(watch: ProgressWatch, values: Iterable[Any], bar: tqdm) -> None:
     try:
         for value in values:
             watch.seen(value)
