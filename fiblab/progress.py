@@ -68,16 +68,29 @@ class ProgressWatch:
     positions: list[Any] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
     error: BaseException | None = None
+    started: float = field(default_factory=time.monotonic)
     finished: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def seen(self, value: Any) -> None:
-        self.positions.append(value)
-        self.arrivals.append(time.monotonic())
+        with self._lock:  # a value and its time together, for readers on other threads
+            self.positions.append(value)
+            self.arrivals.append(time.monotonic())
 
     def arrived_between(self, start: float, end: float) -> list[Any]:
         """The values that arrived between two ``time.monotonic()`` instants."""
-        return [p for p, at in zip(self.positions, self.arrivals, strict=True) if start <= at < end]
+        with self._lock:
+            pairs = list(zip(self.positions, self.arrivals, strict=True))
+        return [value for value, at in pairs if start <= at < end]
+
+    def longest_pause(self) -> tuple[float, int]:
+        """The longest wait for a value (from the start for the first), in seconds, and
+        how many values had arrived before it: where the bar stood still longest."""
+        with self._lock:
+            times = [self.started, *self.arrivals]
+        gaps = [(times[count + 1] - times[count], count) for count in range(len(times) - 1)]
+        return max(gaps, default=(0.0, 0))
 
     def wait(self, timeout: float = 60.0) -> ProgressWatch:
         """Block until the stream is read to its end; raise what the reader raised."""

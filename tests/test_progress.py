@@ -60,6 +60,8 @@ def test_the_stream_survives_a_sigkill_exactly_once_in_order_and_the_bar_stalls(
     down = watch.arrived_between(killed_at, restarted_at)
     assert down == watch.positions[written - len(down) : written]
     assert watch.arrivals[written] >= restarted_at  # the first new value: after the restart
+    pause, _before = watch.longest_pause()
+    assert pause >= watch.arrivals[written] - watch.arrivals[written - 1] > 0
     assert watch.positions == expected_positions(N)
     assert stream_positions(lab.client, handle.workflow_id) == expected_positions(N)
     # replayed writes were not written again: one operation per position, one close
