@@ -127,7 +127,8 @@ def results_as_completed(
     timeout: float = 120.0,
     polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC,
 ) -> Iterator[tuple[str, Any]]:
-    """Yield ``(workflow_id, result)`` as each workflow finishes, first finished first.
+    """Yield ``(workflow_id, result)`` as each workflow finishes, first finished first
+    (to within one poll: of several found finished, ``wait_first`` returns one).
 
     A workflow that ended in error yields its exception object instead of a result.
     The waiting is DBOS's ``wait_first``: one query per poll for all waiting workflows
@@ -212,11 +213,11 @@ def _client_of(handles: Sequence[Any]) -> DBOSClient:
     ``DBOSClient.wait_first_async`` reads nothing of the client but its system database,
     which a ``DBOSClient``'s handles keep as ``_sys_db`` (``dbos/_client.py``).
     """
-    databases = {id(getattr(handle, "_sys_db", None)) for handle in handles}
-    if len(databases) != 1 or None in (getattr(h, "_sys_db", None) for h in handles):
+    databases = {getattr(handle, "_sys_db", None) for handle in handles}
+    if len(databases) != 1 or None in databases:
         raise TypeError("pass the DBOSClient: results_as_completed_async(client, handles)")
     view = object.__new__(DBOSClient)
-    view._sys_db = handles[0]._sys_db
+    view._sys_db = databases.pop()
     return view
 
 
