@@ -12,7 +12,9 @@ Two workflows:
   the contract the original experiment's clients rely on.
 * ``fibonacci_steps_workflow(n, …)`` – one step per Fibonacci index, so a crash in
   the middle leaves checkpoints behind. It can crash its own process on purpose at a
-  chosen step, once (or every time), by a deterministic trigger.
+  chosen step, once (or every time), by a deterministic trigger. With
+  ``progress=True`` it writes each finished index to the DBOS stream
+  :data:`fiblab.config.PROGRESS_STREAM` (what it guarantees: :mod:`fiblab.progress`).
 """
 
 from __future__ import annotations
@@ -116,11 +118,17 @@ def fibonacci_steps_workflow(
     crash_mode: CrashMode = "kill",
     crash_every_time: bool = False,
     step_seconds: float = 0.0,
+    progress: bool = False,
 ) -> tuple[int, int]:
     """fib(n) as one step per index 2..n; returns ``(n, fib(n))``.
 
     The workflow keeps the running pair in local variables rebuilt from step return
-    values, so a recovered run picks up exactly where the checkpoints end.
+    values, so a recovered run picks up exactly where the checkpoints end. With
+    ``progress`` the workflow itself (not the step) writes each index to the stream
+    ``PROGRESS_STREAM`` once its step is done, and closes the stream at the end. DBOS
+    records each write as an operation of the workflow (``DBOS.writeStream``, then
+    ``DBOS.closeStream``), between the steps: step ids are then 1, 3, 5, … instead of
+    1, 2, 3, …, which is why progress is off unless asked for.
     """
     validate_n(n, MAX_ITERATIVE_N)
     if crash_mode not in CRASH_MODES:
@@ -132,6 +140,10 @@ def fibonacci_steps_workflow(
             i, previous, current, crash_at, crash_mode, crash_every_time, step_seconds
         )
         previous, current = current, nxt
+        if progress:
+            DBOS.write_stream(config.PROGRESS_STREAM, i)
+    if progress:
+        DBOS.close_stream(config.PROGRESS_STREAM)
     workflow_log.info("workflow %s finished: %d steps", DBOS.workflow_id, max(n - 1, 0))
     return n, (current if n > 0 else 0)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from dbos import (
     DBOSClient,
@@ -114,78 +114,111 @@ FINISHED_STATUSES = [
 ]
 
 
+#: While nothing finishes, the pause between polls grows by this factor after every
+#: :data:`POLLS_PER_PAUSE` polls, up to :data:`MAX_PAUSE_FACTOR` times the polling interval.
+PAUSE_GROWTH = 1.5
+POLLS_PER_PAUSE = 3
+MAX_PAUSE_FACTOR = 5
+
+
 def results_as_completed(
     client: DBOSClient,
     handles: Sequence[WorkflowHandle[Any]],
     timeout: float = 120.0,
     polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC,
 ) -> Iterator[tuple[str, Any]]:
-    """Yield ``(workflow_id, result)`` as each workflow finishes, first finished first.
+    """Yield ``(workflow_id, result)`` as each workflow finishes, first finished first
+    (to within one poll: of several found finished, ``wait_first`` returns one).
 
     A workflow that ended in error yields its exception object instead of a result.
-    One query per poll asks which of the waiting workflows have finished. While none
-    has, the pause between polls grows from ``polling_interval_sec`` to at most five
-    times that, so a client waiting on long jobs leaves the CPUs to the servers.
+    The waiting is DBOS's ``wait_first``: one query per poll for all waiting workflows
+    (see :func:`first_finished`, which adds the timeout and the growing pause DBOS lacks).
+    DBOS's synchronous ``wait_first`` cannot be given up on, so this runs its async twin
+    on a private event loop (on a worker thread inside a notebook cell).
     Raises ``TimeoutError`` when some are still unfinished after ``timeout`` seconds.
     """
-    pending = {handle.workflow_id: handle for handle in handles}
+    pending = list(handles)
     deadline = time.monotonic() + timeout
-    pause = polling_interval_sec
     while pending:
-        finished = in_worker_thread(_finished_ids, client, list(pending))
-        for workflow_id in finished:
-            handle = pending.pop(workflow_id)
-            yield workflow_id, in_worker_thread(_result_or_error, handle, polling_interval_sec)
-        if finished:
-            pause = polling_interval_sec
-            continue
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"{len(pending)} workflows unfinished after {timeout} s")
-        time.sleep(min(pause, left))
-        pause = min(pause * 1.5, polling_interval_sec * 5)
-
-
-def _finished_ids(client: DBOSClient, workflow_ids: list[str]) -> list[str]:
-    """Which of ``workflow_ids`` have finished, earliest recorded update first."""
-    done = client.list_workflows(
-        workflow_ids=workflow_ids, status=FINISHED_STATUSES, load_input=False, load_output=False
-    )
-    return [row.workflow_id for row in sorted(done, key=lambda row: row.updated_at or 0)]
+        waiting = first_finished(client, pending, deadline, timeout, polling_interval_sec)
+        handle = in_worker_thread(asyncio.run, waiting)
+        pending.remove(handle)
+        yield handle.workflow_id, in_worker_thread(_result_or_error, handle, polling_interval_sec)
 
 
 async def results_as_completed_async(
-    handles: Sequence[WorkflowHandleAsync[Any]],
+    client: DBOSClient | Sequence[WorkflowHandleAsync[Any]],
+    handles: Sequence[WorkflowHandleAsync[Any]] | None = None,
     timeout: float = 120.0,
     polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC,
 ) -> AsyncIterator[tuple[str, Any]]:
-    """Async :func:`results_as_completed`: ``async for wid, result in …``."""
+    """Async :func:`results_as_completed`: ``async for wid, result in …(client, handles)``.
 
-    async def one(handle: WorkflowHandleAsync[Any]) -> tuple[str, Any]:
+    The older call form ``results_as_completed_async(handles)`` still works: it waits on
+    the system database those handles poll (see :func:`_client_of`).
+    """
+    if handles is None:  # the older form: handles only
+        handles = list(client)  # type: ignore[arg-type]
+        if not handles:
+            return
+        client = _client_of(handles)
+    waiter = cast(DBOSClient, client)
+    pending = list(handles)
+    deadline = time.monotonic() + timeout
+    while pending:
+        handle = await first_finished(waiter, pending, deadline, timeout, polling_interval_sec)
+        pending.remove(handle)
         try:
-            return handle.workflow_id, await handle.get_result(
-                polling_interval_sec=polling_interval_sec
+            yield (
+                handle.workflow_id,
+                await handle.get_result(polling_interval_sec=polling_interval_sec),
             )
         except Exception as error:  # a failed workflow is a result to report
-            return handle.workflow_id, error
+            yield handle.workflow_id, error
 
-    deadline = time.monotonic() + timeout
-    tasks = [asyncio.ensure_future(one(h)) for h in handles]
-    pending = set(tasks)
-    try:
-        while pending:
-            done, pending = await asyncio.wait(
-                pending,
-                timeout=max(deadline - time.monotonic(), 0),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            if not done:
-                raise TimeoutError(f"{len(pending)} workflows unfinished after {timeout} s")
-            for task in sorted(done, key=tasks.index):
-                yield task.result()
-    finally:
-        for task in tasks:  # stop polling for results nobody will read
-            task.cancel()
+
+async def first_finished(
+    client: DBOSClient,
+    handles: Sequence[Any],
+    deadline: float,
+    timeout: float,
+    polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC,
+) -> Any:
+    """The first of ``handles`` to finish, by ``client.wait_first_async``.
+
+    DBOS 3.4's ``wait_first`` (``dbos/_client.py``, ``DBOSClient.wait_first``; the poll is
+    ``SystemDatabase.check_first_workflow_id`` in ``dbos/_sys_db.py``) asks with one query
+    which of the workflows has a status other than PENDING, ENQUEUED or DELAYED, and
+    repeats it every ``polling_interval_sec``, for ever. fiblab adds what it lacks: the
+    ``deadline`` (``time.monotonic()``; ``TimeoutError`` naming ``timeout`` after it) and
+    a pause that grows while nothing finishes, so a client waiting on long jobs leaves the
+    CPUs to the servers. Works for sync and async handles alike (only their ids are read).
+    """
+    pause = polling_interval_sec
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{len(handles)} workflows unfinished after {timeout:g} s")
+        waiting = client.wait_first_async(list(handles), polling_interval_sec=pause)
+        try:
+            return await asyncio.wait_for(waiting, min(left, pause * POLLS_PER_PAUSE))
+        except TimeoutError:  # nothing finished in this window: poll less often
+            pause = min(pause * PAUSE_GROWTH, polling_interval_sec * MAX_PAUSE_FACTOR)
+
+
+def _client_of(handles: Sequence[Any]) -> DBOSClient:
+    """A ``DBOSClient`` view on the system database that a client's handles poll.
+
+    For callers that pass only handles (the form before ``wait_first``):
+    ``DBOSClient.wait_first_async`` reads nothing of the client but its system database,
+    which a ``DBOSClient``'s handles keep as ``_sys_db`` (``dbos/_client.py``).
+    """
+    databases = {getattr(handle, "_sys_db", None) for handle in handles}
+    if len(databases) != 1 or None in databases:
+        raise TypeError("pass the DBOSClient: results_as_completed_async(client, handles)")
+    view = object.__new__(DBOSClient)
+    view._sys_db = databases.pop()
+    return view
 
 
 def _result_or_error(handle: WorkflowHandle[Any], polling_interval_sec: float) -> Any:
@@ -257,11 +290,17 @@ def workflow_rows(
     return in_worker_thread(read)
 
 
+#: Operations DBOS records among a workflow's steps that are not steps: a stream write
+#: or close from the workflow body (``dbos/_sys_db.py``, ``write_stream_from_workflow``).
+STREAM_OPERATIONS = ("DBOS.writeStream", "DBOS.closeStream")
+
+
 def step_rows(client: DBOSClient, workflow_ids: Sequence[str]) -> list[dict]:
     """One dict per recorded step, with millisecond start/end times and the executor.
 
     Step rows carry millisecond timestamps; SQLite workflow rows only have seconds,
-    so timelines are drawn from these.
+    so timelines are drawn from these. Stream writes (:data:`STREAM_OPERATIONS`) are
+    left out; ``step_id`` stays DBOS's own id, so with progress on it counts them too.
     """
 
     def read() -> list[dict]:
@@ -272,6 +311,8 @@ def step_rows(client: DBOSClient, workflow_ids: Sequence[str]) -> list[dict]:
         rows = []
         for workflow_id in workflow_ids:
             for step in client.list_workflow_steps(workflow_id):
+                if step["function_name"] in STREAM_OPERATIONS:
+                    continue
                 start, end = step["started_at_epoch_ms"], step["completed_at_epoch_ms"]
                 rows.append(
                     {

@@ -37,14 +37,18 @@ RESULT_POLLING_INTERVAL_SEC = 0.01
 #: stop; a wake-up with nothing to check costs no database query.
 NOTIFICATION_POLLING_INTERVAL_SEC = 0.1
 
-#: How often DBOS sends the PostgreSQL notifications it batches (events and streams,
-#: which fiblab does not use), seconds. DBOS's default, 0.01 s, wakes a thread 100 times a
-#: second in every process for nothing here.
+#: How often DBOS sends the PostgreSQL notifications it batches (events and streams;
+#: fiblab's readers of a progress stream poll anyway), seconds. DBOS's default, 0.01 s,
+#: wakes a thread 100 times a second in every process for nothing here.
 NOTIFICATION_COALESCE_SEC = 0.1
 
 #: How long a server keeps trying to reach its database and create DBOS's tables before
 #: it gives up, seconds (a busy SQLite file or a PostgreSQL that is still starting).
 DATABASE_WAIT_SEC = 30.0
+
+#: The DBOS stream key ``fibonacci_steps_workflow(…, progress=True)`` writes its progress to:
+#: the Fibonacci index of every step done, in order, then the stream is closed.
+PROGRESS_STREAM = "progress"
 
 #: Logger of the workflows' "started"/"finished" lines; a server prints it, a kernel not.
 WORKFLOW_LOGGER = "fiblab.workflows"

@@ -6,7 +6,11 @@ The third terminal of the original experiment (its ``client.py``): a plain ``DBO
 that knows only the database URL, the queue ``my_queue`` and the workflow name
 ``fibonacci_workflow`` — none of the server's code. Every n is checked before anything is
 enqueued; results are printed first finished first (with the executor that ran each one),
-then a summary.
+then a summary. The waiting is DBOS's ``wait_first`` (through
+:func:`fiblab.client.results_as_completed_async`): one query per poll for all requests.
+While it waits on a terminal, one line redrawn in place says how many are done
+("3/5 done, 12 s"); ``--quiet`` turns it off, and so does an output that is not a terminal
+(a pipe or a file gets exactly the lines above).
 
 Exit codes: 0 every workflow succeeded, 1 some workflow failed, 2 bad arguments (nothing
 enqueued), 3 timed out (what was enqueued stays queued for a server to take).
@@ -21,6 +25,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from typing import TextIO
 
 from dbos import DBOSClient, WorkflowHandleAsync
 
@@ -29,8 +34,45 @@ from .cli import EXIT_BAD_ARGUMENTS, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
 from .client import enqueue_options, results_as_completed_async
 from .fib import MAX_RECURSIVE_N, validate_n
 
-#: How often each result is looked for, seconds.
+#: How often the waiting requests are looked at (one query for all of them), seconds.
 RESULT_POLLING_SEC = 0.05
+#: How often the progress line's clock is redrawn while nothing finishes, seconds.
+PROGRESS_REDRAW_SEC = 0.5
+
+
+class ProgressLine:
+    """ "3/5 done, 12 s" on one terminal line, redrawn in place; does nothing when off."""
+
+    def __init__(self, total: int, stream: TextIO, on: bool) -> None:
+        self.total, self.done, self.stream, self.on = total, 0, stream, on
+        self.started = time.monotonic()
+        self.shown = False
+
+    def draw(self) -> None:
+        if self.on:
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"\r\x1b[K{self.done}/{self.total} done, {elapsed:.0f} s")
+            self.stream.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        """Take the line away, so that what is printed next starts on a clean line."""
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+    def print(self, line: str) -> None:
+        """Print ``line`` above the progress line."""
+        self.clear()
+        print(line, file=self.stream, flush=True)
+        self.draw()
+
+    async def keep_drawing(self) -> None:
+        """Redraw every :data:`PROGRESS_REDRAW_SEC` (the clock moves while nothing finishes)."""
+        while self.on:
+            self.draw()
+            await asyncio.sleep(PROGRESS_REDRAW_SEC)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--queue", default=config.QUEUE_NAME, help="queue to enqueue on (default: %(default)s)"
     )
     parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress line while waiting (there is none either when output is not a terminal)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=300.0,
@@ -59,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run(database_url: str, ns: Sequence[int], queue: str, timeout: float) -> int:
+async def run(
+    database_url: str, ns: Sequence[int], queue: str, timeout: float, progress: bool = False
+) -> int:
     """Enqueue one workflow per n, print results as they complete; the exit code."""
     # A DBOSClient on a brand-new database fails with "no such table" until DBOS's tables
     # exist: create them first (a no-op once a server has started).
@@ -77,43 +126,53 @@ async def run(database_url: str, ns: Sequence[int], queue: str, timeout: float) 
             handle = await client.enqueue_async(options, n)
             print(f"enqueued workflow {handle.workflow_id}: fibonacci_workflow({n})", flush=True)
             handles.append(handle)
-        return await print_as_completed(handles, timeout, time.monotonic())
+        line = ProgressLine(len(handles), sys.stdout, progress)
+        return await print_as_completed(client, handles, timeout, time.monotonic(), line)
     finally:
         client.destroy()
 
 
 async def print_as_completed(
-    handles: Sequence[WorkflowHandleAsync], timeout: float, started: float
+    client: DBOSClient,
+    handles: Sequence[WorkflowHandleAsync],
+    timeout: float,
+    started: float,
+    line: ProgressLine,
 ) -> int:
     """Print each workflow's result as it completes, then the summary; the exit code."""
     by_id = {handle.workflow_id: handle for handle in handles}
     results, executors, failed = [], Counter(), 0
+    drawing = asyncio.ensure_future(line.keep_drawing())
     try:
         async for workflow_id, result in results_as_completed_async(
-            handles, timeout, RESULT_POLLING_SEC
+            client, handles, timeout, RESULT_POLLING_SEC
         ):
             handle = by_id.pop(workflow_id)
             executor = (await handle.get_status()).executor_id or "?"
             executors[executor] += 1
+            line.done += 1
             if isinstance(result, Exception):
                 failed += 1
-                print(f"FAILED: workflow {workflow_id} on {executor}: {result}", flush=True)
+                line.print(f"FAILED: workflow {workflow_id} on {executor}: {result}")
                 continue
             n, value, seconds = result
             results.append((n, value, seconds))
-            print(
+            line.print(
                 f"done: fib({n}) = {value} (took {seconds:.3f} s) "
-                f"[workflow {workflow_id}, executor {executor}]",
-                flush=True,
+                f"[workflow {workflow_id}, executor {executor}]"
             )
     except TimeoutError:  # asyncio's timeouts raise the builtin one (Python 3.11 on)
+        line.clear()
         print(
             f"error: {len(by_id)} workflows unfinished after {timeout:g} s (still queued: "
             f"{', '.join(by_id)}). Is a fiblab server running on this database and queue?",
             file=sys.stderr,
         )
         return EXIT_TIMEOUT
-
+    finally:
+        drawing.cancel()
+        line.on = False
+    line.clear()
     print("\n=== Summary ===")
     for n, value, seconds in results:
         print(f"fib({n}) = {value} (duration {seconds:.3f} s)")
@@ -146,7 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print("nothing was enqueued", file=sys.stderr)
         return EXIT_BAD_ARGUMENTS
-    return asyncio.run(run(args.database_url, args.ns, args.queue, args.timeout))
+    progress = not args.quiet and sys.stdout.isatty()
+    return asyncio.run(run(args.database_url, args.ns, args.queue, args.timeout, progress))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+"""A step workflow's progress stream, live and after a real crash (fiblab.progress).
+
+The server is SIGKILLed mid-workflow and restarted with the same executor id: the
+reader saw no new value while it was down, and the stream holds every position exactly
+once and in order, because DBOS records a write from the workflow like a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import pytest
+
+from fiblab import client as fc
+from fiblab.fib import fib_iterative
+from fiblab.progress import (
+    expected_positions,
+    stream_positions,
+    watch_progress,
+    watch_progress_async,
+)
+from fiblab.timeline import workflow_spans
+from fiblab.waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+N = 20
+STEPS = N - 1
+
+
+def writes_recorded(lab, workflow_id: str) -> int:
+    """How many progress values DBOS has recorded for the workflow (its write operations)."""
+    steps = lab.client.list_workflow_steps(workflow_id)
+    return sum(step["function_name"] == "DBOS.writeStream" for step in steps)
+
+
+def test_the_stream_survives_a_sigkill_exactly_once_in_order_and_the_bar_stalls(lab) -> None:
+    server = lab.start_server("s1")
+    handle = lab.enqueue_steps(N, wait_steps=6, step_seconds=0.05, progress=True)
+    watch = watch_progress(lab.client, handle.workflow_id, STEPS, show=False)
+    wait_for(lambda: len(watch.positions) >= 3, 30, "the bar to move")
+
+    assert server.kill() == -signal.SIGKILL
+    killed_at = time.monotonic()
+    written = writes_recorded(lab, handle.workflow_id)  # nothing can write any more
+    assert 3 <= written < STEPS
+    # The reader catches up with what was written before the kill, then stands still.
+    wait_for(lambda: len(watch.positions) == written, 30, "the reader to catch up")
+    assert handle.get_status().status == "PENDING"
+    assert not watch.finished.is_set()
+
+    restarted_at = time.monotonic()
+    server.restart()  # same executor id: it recovers its PENDING workflow
+    watch.wait(60)
+    assert fc.wait_result(handle) == (N, fib_iterative(N))
+
+    # while the server was down, only values written before the kill arrived
+    down = watch.arrived_between(killed_at, restarted_at)
+    assert down == watch.positions[written - len(down) : written]
+    assert watch.arrivals[written] >= restarted_at  # the first new value: after the restart
+    pause, _before = watch.longest_pause()
+    assert pause >= watch.arrivals[written] - watch.arrivals[written - 1] > 0
+    assert watch.positions == expected_positions(N)
+    assert stream_positions(lab.client, handle.workflow_id) == expected_positions(N)
+    # replayed writes were not written again: one operation per position, one close
+    names = [s["function_name"] for s in lab.client.list_workflow_steps(handle.workflow_id)]
+    assert names.count("DBOS.writeStream") == STEPS and names.count("DBOS.closeStream") == 1
+    assert lab.executions(handle.workflow_id)  # the steps really ran (side channel)
+
+
+def test_stream_writes_are_not_counted_as_steps(lab) -> None:
+    lab.start_server("s1")
+    plain = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 6)
+    with_progress = lab.client.enqueue(
+        fc.enqueue_options("fibonacci_steps_workflow"), 6, progress=True
+    )
+    assert fc.wait_result(plain) == fc.wait_result(with_progress) == (6, 8)
+
+    rows = fc.step_rows(lab.client, [with_progress.workflow_id])
+    assert [r["output"] for r in rows] == [1, 2, 3, 5, 8]
+    assert [r["step_id"] for r in rows] == [1, 3, 5, 7, 9]  # DBOS's ids: writes between
+    spans = workflow_spans(fc.step_rows(lab.client, [plain.workflow_id, with_progress.workflow_id]))
+    assert [span["steps"] for span in spans] == [5, 5]
+    assert stream_positions(lab.client, plain.workflow_id) == []  # progress is opt-in
+
+
+def test_async_reader_in_an_event_loop(lab) -> None:
+    lab.start_server("s1")
+
+    async def run():
+        handle = await lab.client.enqueue_async(
+            fc.enqueue_options("fibonacci_steps_workflow"), 12, step_seconds=0.01, progress=True
+        )
+        reader = asyncio.ensure_future(
+            watch_progress_async(lab.client, handle.workflow_id, 11, show=False)
+        )
+        result = await handle.get_result(polling_interval_sec=0.01)
+        return result, await asyncio.wait_for(reader, 30)
+
+    result, watch = asyncio.run(run())
+    assert result == (12, fib_iterative(12))
+    assert watch.positions == expected_positions(12)
+
+
+def test_a_running_workflow_is_refused_by_the_check_helper(lab) -> None:
+    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 5, progress=True)
+    with pytest.raises(ValueError, match="ENQUEUED"):
+        stream_positions(lab.client, handle.workflow_id)
