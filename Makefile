@@ -18,7 +18,9 @@ $(BIN)/.fiblab-installed: pyproject.toml
 # Jupyter refuses to run as root without --allow-root (containers, CI machines).
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Notebook 09 starts a throwaway PostgreSQL from these binaries: say where they are or how to get them.
 lab: $(BIN)/.fiblab-installed
+	@$(BIN)/python -m fiblab.localpg check
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/00_index.ipynb
 
 # SQLite pass (every tier; the notebooks through tests/test_notebook_reruns.py, which runs
@@ -39,6 +41,9 @@ test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff format --check fiblab tests tools benchmarks
 	$(BIN)/python tools/build_notebooks.py --check
 	$(BIN)/lint-imports
+	@# PostgreSQL's binaries before pass 1, whose executed notebooks become the handouts
+	@# (09's PostgreSQL part runs on a throwaway cluster wherever the binaries are).
+	$(BIN)/python -m fiblab.localpg check --install
 	@echo "=== pass 1/2: SQLite (notebooks run twice per kernel by tests/test_notebook_reruns.py) ==="
 	$(BIN)/python -m pytest -m "unit or integration" $(PARALLEL) tests
 	$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests
@@ -65,6 +70,7 @@ postgres-stop: $(BIN)/.fiblab-installed
 
 # Workshop handouts (instructor + student editions) in handouts/: open handouts/index.html.
 handouts: $(BIN)/.fiblab-installed
+	@$(BIN)/python -m fiblab.localpg check
 	$(BIN)/python tools/handouts.py --out handouts
 
 # Drift guard: notebooks and integration tests against the newest dbos release, not the

@@ -360,6 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--install", action="store_true", help="apt-get install it if missing")
     run.add_argument("--required", action="store_true", help="fail (not skip) without PostgreSQL")
     run.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+    check = sub.add_parser("check", help="say where PostgreSQL's binaries are, or how to get them")
+    check.add_argument("--install", action="store_true", help="apt-get install them if missing")
     watch = sub.add_parser("watch", help="(internal) remove a cluster when its owner exits")
     watch.add_argument("state_dir", type=Path)
     watch.add_argument("--owner", type=int, required=True, help="the owner's pid (our parent)")
@@ -367,6 +369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.action == "watch":
         watch_owner(args.state_dir, args.owner)
+        return 0
+    if args.action == "check":  # never fails: it informs (make lab, make handouts)
+        bin_dir = find_bin_dir()
+        if bin_dir is None and args.install and install_with_apt():
+            bin_dir = find_bin_dir()
+        hint = f"Notebook 09 shows PostgreSQL on a throwaway local cluster. {INSTALL_HINT}"
+        print(f"PostgreSQL binaries: {bin_dir}" if bin_dir else hint)
         return 0
     cluster = LocalPostgres()
     if args.action == "start":
