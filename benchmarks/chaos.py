@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,7 +75,8 @@ def main() -> int:
             database=database,
         )
     print(report.summary())
-    print("clock started at", time.strftime("%H:%M:%S", time.localtime(report.started_at)))
+    started = datetime.fromtimestamp(report.started_at).isoformat(sep=" ", timespec="milliseconds")
+    print("times are seconds since", started)
     print("kills (seconds since start, server):", report.kills)
     if report.outages:
         print("outages (halted at, resumed at, server killed meanwhile):", report.outages)

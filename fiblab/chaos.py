@@ -68,6 +68,10 @@ class Outage:
     def seconds(self) -> float:
         return self.end - self.start
 
+    def markers(self) -> list[tuple[float, str]]:
+        """Its start and end as ``fiblab.plots.plot_timeline`` markers."""
+        return [(self.start, "database halted"), (self.end, "database back")]
+
 
 def with_outage(
     database: Haltable, seconds: float, during: Callable[[], object] | None = None
@@ -130,6 +134,10 @@ class ChaosReport:
     def ok(self) -> bool:
         return not (self.lost or self.wrong or self.duplicated)
 
+    def since_start(self, epoch: float) -> float:
+        """An epoch time as the report gives it: seconds since :attr:`started_at`."""
+        return round(epoch - self.started_at, 3)
+
     def summary(self) -> str:
         down = sum(end - start for start, end, _victim in self.outages)
         outages = f" ({len(self.outages)} during {len(self.outages)} outages, {down:.1f} s down)"
@@ -169,7 +177,7 @@ def run_chaos(
     try:
         enqueue = fc.enqueue_options("fibonacci_steps_workflow")
         started = time.monotonic()
-        report.started_at = time.time()
+        report.started_at = time.time()  # the report's times: epoch seconds from here
         handles = [
             in_worker_thread(lab.client.enqueue, enqueue, n, step_seconds=step_seconds)
             for _ in range(workflows)
@@ -179,15 +187,14 @@ def run_chaos(
             victim = group.servers[event.victim]
 
             def kill_and_restart(victim=victim) -> None:  # the supervisor's job, at once
-                report.kills.append((round(time.monotonic() - started, 3), victim.name))
+                report.kills.append((report.since_start(time.time()), victim.name))
                 victim.kill()
                 victim.start()
 
             if event.outage:
-                offset = time.monotonic() - time.time()  # epoch → seconds since start
                 outage = with_outage(database, outage_seconds, during=kill_and_restart)
-                window = (outage.start + offset - started, outage.end + offset - started)
-                report.outages.append((*(round(t, 3) for t in window), victim.name))
+                window = (report.since_start(outage.start), report.since_start(outage.end))
+                report.outages.append((*window, victim.name))
             else:
                 kill_and_restart()
             victim.wait_ready(outage_seconds + OUTAGE_DATABASE_MARGIN_SEC)

@@ -286,20 +286,30 @@ class NotebookPostgres:
             self.cluster.stop()
 
 
+# The clusters postgres_for_notebook started in this process, by state folder.
+_notebook_clusters: dict[Path, NotebookPostgres] = {}
+
+
 def postgres_for_notebook(state_dir: Path) -> NotebookPostgres:
     """``FIBLAB_DATABASE_URL``'s PostgreSQL if set; else a throwaway cluster in
-    ``state_dir`` owned by this process (removed when it exits, however); else none, with
-    :data:`INSTALL_HINT` as the source."""
+    ``state_dir`` owned by this process (removed when it exits, however; called again —
+    "Run All" twice — while it runs, the same one); else none, with :data:`INSTALL_HINT`
+    as the source."""
     configured = os.environ.get(DATABASE_URL_ENV, "").strip()
     if is_postgres(configured):
         return NotebookPostgres(configured, f"{DATABASE_URL_ENV} ({mask_url(configured)})")
+    key = Path(state_dir).absolute()
+    running = _notebook_clusters.get(key)
+    if running is not None and running.cluster is not None and running.cluster.url():
+        return running
     if find_bin_dir() is None:
         return NotebookPostgres(None, INSTALL_HINT)
-    cluster = LocalPostgres(state_dir)
+    cluster = LocalPostgres(key)
     started = time.monotonic()
     url = cluster.start(owner_pid=os.getpid())
     source = f"a throwaway local PostgreSQL started for this notebook ({mask_url(url)})"
-    return NotebookPostgres(url, source, cluster, time.monotonic() - started)
+    _notebook_clusters[key] = NotebookPostgres(url, source, cluster, time.monotonic() - started)
+    return _notebook_clusters[key]
 
 
 def run_with_postgres(command: Sequence[str], install: bool, required: bool) -> int:

@@ -195,3 +195,12 @@ def test_with_outage_resumes_the_database_even_when_the_callback_fails(monkeypat
     with pytest.raises(RuntimeError, match="kill failed"):
         with_outage(database, 2.0, during=fail)
     assert database.journal == ["halt", "resume"]
+
+
+def test_an_outage_is_marked_on_a_timeline_by_its_start_and_end(monkeypatch) -> None:
+    now = [100.0]  # a clock that only sleeping advances
+    monkeypatch.setattr(chaos.time, "time", lambda: now[0])
+    monkeypatch.setattr(chaos.time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
+    outage = with_outage(Database([]), 4.0, during=lambda: now.__setitem__(0, now[0] + 1.5))
+    assert outage.seconds == 4.0  # the callback's time counts in the outage
+    assert outage.markers() == [(100.0, "database halted"), (104.0, "database back")]

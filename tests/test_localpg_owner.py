@@ -98,3 +98,15 @@ def test_the_cluster_goes_away_with_its_owner(tmp_path, ending: str) -> None:
         if owner.poll() is None:
             owner.kill()
             owner.wait()
+
+
+@pytest.mark.integration
+@own_postgres_only
+def test_run_all_twice_gets_the_same_cluster_and_close_removes_it(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv(config.DATABASE_URL_ENV)
+    first = postgres_for_notebook(tmp_path / "postgres")
+    try:
+        assert postgres_for_notebook(tmp_path / "postgres") is first
+    finally:
+        first.close()
+    assert first.cluster.url() is None  # stopped and removed
