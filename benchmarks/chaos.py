@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 from fiblab import config  # noqa: E402
 from fiblab.chaos import run_chaos  # noqa: E402
 from fiblab.lab import Lab  # noqa: E402
-from fiblab.localpg import STATE_ENV, LocalPostgres  # noqa: E402
+from fiblab.localpg import STATE_ENV, Frozen, LocalPostgres  # noqa: E402
 
 #: Exit code when the options cannot be honoured on this database.
 EXIT_USAGE = 2
@@ -41,6 +41,14 @@ def main() -> int:
         "restarted while the database is down (PostgreSQL via fiblab.localpg run only)",
     )
     parser.add_argument("--outage-seconds", type=float, default=4.0, help="each outage's length")
+    parser.add_argument(
+        "--outage-kind",
+        choices=["stop", "freeze"],
+        default="stop",
+        help="stop: the cluster is stopped, connections are refused (a crash, a restart); "
+        "freeze: its processes are SIGSTOPped, connections hang (a hung database, a "
+        "network partition) (default: %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="replay a kill and outage schedule")
     args = parser.parse_args()
     database = None
@@ -52,8 +60,8 @@ def main() -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-        database = LocalPostgres.from_env()
-        if database is None:
+        cluster = LocalPostgres.from_env()
+        if cluster is None:
             print(
                 f"--outages halts the cluster, so it must be one fiblab.localpg run started "
                 f"for this run ({STATE_ENV} is not set), not a shared server. Run:\n"
@@ -61,6 +69,7 @@ def main() -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
+        database = Frozen(cluster) if args.outage_kind == "freeze" else cluster
     os.chdir(Path(__file__).resolve().parent)
     with Lab.fresh("chaos-benchmark") as lab:
         report = run_chaos(
@@ -79,7 +88,8 @@ def main() -> int:
     print("times are seconds since", started)
     print("kills (seconds since start, server):", report.kills)
     if report.outages:
-        print("outages (halted at, resumed at, server killed meanwhile):", report.outages)
+        print(f"outages ({args.outage_kind}; halted at, resumed at, server killed meanwhile):")
+        print(" ", report.outages)
     return 0 if report.ok else 1
 
 

@@ -40,6 +40,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from .config import DATABASE_URL_ENV, is_postgres, mask_url
 from .lifecycle import WATCH_INTERVAL_SEC, parent_exit_fd
 
@@ -229,6 +231,26 @@ class LocalPostgres:
         args = ["-D", str(data_root / "data"), "-o", options, "-l", log, "-w", "-t", "60", "start"]
         self._pg(Path(state["bin_dir"]), state["user"], "pg_ctl", *args)
 
+    def freeze(self) -> None:
+        """SIGSTOP the postmaster, then its children: the database hangs (open connections
+        stay open, nothing answers, new ones wait) instead of going away; :meth:`thaw`.
+        Each child runs in a process group of its own: the postmaster's group is not enough."""
+        postmaster = self._postmaster()
+        postmaster.send_signal(signal.SIGSTOP)  # first: it forks no child after this
+        for child in postmaster.children():
+            child.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT a frozen cluster's processes: it answers again where it stopped."""
+        postmaster = self._postmaster()
+        for process in [*postmaster.children(), postmaster]:
+            process.send_signal(signal.SIGCONT)
+
+    def _postmaster(self) -> psutil.Process:
+        state = json.loads(self.state_file.read_text())
+        pid_file = Path(state["data_root"]) / "data" / "postmaster.pid"
+        return psutil.Process(int(pid_file.read_text().split()[0]))
+
     def url(self) -> str | None:
         """The running cluster's URL, read back from the env file, or None."""
         try:
@@ -254,6 +276,21 @@ class LocalPostgres:
                 f"{tool} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
             )
         return result
+
+
+@dataclass
+class Frozen:
+    """A cluster whose outages freeze it (halt: :meth:`LocalPostgres.freeze`) instead of
+    stopping it (``LocalPostgres`` itself): a hung database or a network partition rather
+    than a crashed or restarted one. Both are ``fiblab.chaos.Haltable``."""
+
+    cluster: LocalPostgres
+
+    def halt(self) -> None:
+        self.cluster.freeze()
+
+    def resume(self) -> None:
+        self.cluster.thaw()
 
 
 def watch_owner(state_dir: Path, owner_pid: int) -> None:

@@ -12,9 +12,11 @@ import json
 import os
 import socket
 
+import psycopg
 import pytest
 
 from fiblab.chaos import run_chaos, with_outage
+from fiblab.localpg import Frozen
 
 from .conftest import own_postgres_only
 
@@ -39,6 +41,25 @@ def test_an_outage_refuses_connections_until_it_is_resumed(outage_lab) -> None:
     assert refused == [True]
     assert outage.seconds >= OUTAGE_SEC
     socket.create_connection(("127.0.0.1", port), timeout=5).close()  # back
+
+
+def test_a_frozen_database_hangs_connections_until_it_is_thawed(outage_lab) -> None:
+    _lab, cluster = outage_lab
+    server_url = cluster.url().rsplit("/", 1)[0] + "/postgres"
+    timed_out: list[bool] = []
+
+    def try_to_connect() -> None:
+        try:
+            psycopg.connect(server_url, connect_timeout=1).close()
+            timed_out.append(False)
+        except psycopg.errors.ConnectionTimeout:
+            timed_out.append(True)
+
+    with psycopg.connect(server_url) as open_before:
+        outage = with_outage(Frozen(cluster), OUTAGE_SEC, during=try_to_connect)
+        assert open_before.execute("SELECT 1").fetchone() == (1,)  # it answers again
+    assert timed_out == [True]  # not refused: nothing answered
+    assert outage.seconds >= OUTAGE_SEC
 
 
 def test_kills_and_an_outage_lose_nothing_and_redo_no_completed_step(outage_lab) -> None:
