@@ -16,7 +16,7 @@ as root the cluster runs as the ``postgres`` user (or ``nobody``).
 * :func:`postgres_for_notebook` gives a notebook a PostgreSQL: ``FIBLAB_DATABASE_URL``'s,
   else a cluster of its own, else words saying how to get the binaries.
 
-A cluster started with an owner (``start(owner_pid=…)``, as ``run`` and notebooks do) has
+A cluster started with ``start(remove_on_exit=True)`` (as ``run`` and notebooks do) has
 a watcher process in a session of its own that removes the cluster when the owner exits
 in any way, SIGKILL included (a killed or restarted notebook kernel).
 """
@@ -24,6 +24,7 @@ in any way, SIGKILL included (a killed or restarted notebook kernel).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -131,9 +132,9 @@ class LocalPostgres:
         state_dir = os.environ.get(STATE_ENV)
         return cls(Path(state_dir)) if state_dir else None
 
-    def start(self, install: bool = False, owner_pid: int | None = None) -> str:
+    def start(self, install: bool = False, remove_on_exit: bool = False) -> str:
         """Create and start a cluster; returns its URL (contains the password: don't print).
-        With ``owner_pid`` (this process), a watcher removes it when this process exits."""
+        With ``remove_on_exit``, a watcher removes it when this process exits, however."""
         bin_dir = find_bin_dir()
         if bin_dir is None and install and install_with_apt():
             bin_dir = find_bin_dir()
@@ -145,20 +146,18 @@ class LocalPostgres:
         data_root = Path(tempfile.mkdtemp(prefix="fiblab-pg-"))
         try:
             url = self._create(bin_dir, user, data_root)
-            if owner_pid is not None:
-                self._watcher = self._start_watcher(owner_pid)
+            if remove_on_exit:
+                self._watcher = self._start_watcher()
             return url
         except BaseException:  # initdb or pg_ctl failed, or an interrupt: leave nothing
             self._remove(bin_dir, user, data_root)
             raise
 
-    def _start_watcher(self, owner_pid: int) -> subprocess.Popen[bytes]:
-        """``python -m fiblab.localpg watch``: removes this cluster once ``owner_pid`` exits.
+    def _start_watcher(self) -> subprocess.Popen[bytes]:
+        """``python -m fiblab.localpg watch``: removes this cluster once this process exits.
         A session of its own, so a kernel restart's kill of the kernel's process group
         does not take it along."""
-        if owner_pid != os.getpid():
-            raise ValueError("the owner must be this process (the watcher's parent)")
-        watch = ["watch", str(self.state_dir), "--owner", str(owner_pid)]
+        watch = ["watch", str(self.state_dir), "--owner", str(os.getpid())]
         return subprocess.Popen(
             [sys.executable, "-m", "fiblab.localpg", *watch], stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -198,6 +197,8 @@ class LocalPostgres:
         except (OSError, ValueError):
             state = None
         if state is not None:
+            with contextlib.suppress(OSError, ValueError, psutil.Error):
+                self.thaw()  # a frozen cluster would not stop
             self._remove(Path(state["bin_dir"]), state["user"], Path(state["data_root"]))
         if self._watcher is not None:
             self._watcher.terminate()
@@ -343,7 +344,7 @@ def postgres_for_notebook(state_dir: Path) -> NotebookPostgres:
         return NotebookPostgres(None, INSTALL_HINT)
     cluster = LocalPostgres(key)
     started = time.monotonic()
-    url = cluster.start(owner_pid=os.getpid())
+    url = cluster.start(remove_on_exit=True)
     source = f"a throwaway local PostgreSQL started for this notebook ({mask_url(url)})"
     _notebook_clusters[key] = NotebookPostgres(url, source, cluster, time.monotonic() - started)
     return _notebook_clusters[key]
@@ -353,7 +354,7 @@ def run_with_postgres(command: Sequence[str], install: bool, required: bool) -> 
     """Run ``command`` with a fresh local cluster; the cluster stops however it ends."""
     cluster = LocalPostgres(STATE_DIR / f"run-{os.getpid()}")
     try:
-        url = cluster.start(install=install, owner_pid=os.getpid())
+        url = cluster.start(install=install, remove_on_exit=True)
     except PostgresUnavailable as error:
         banner = "=" * 72
         print(f"\n{banner}\nSKIPPING THE POSTGRESQL PASS: {error}\n{banner}\n", flush=True)

@@ -77,7 +77,7 @@ def outage_lab(request: pytest.FixtureRequest, monkeypatch):
     (use with :data:`own_postgres_only`)."""
     name = unique_name(request)
     cluster = LocalPostgres(REPO / "tests" / "scratch" / f"{name}-postgres")
-    monkeypatch.setenv(config.DATABASE_URL_ENV, cluster.start(owner_pid=os.getpid()))
+    monkeypatch.setenv(config.DATABASE_URL_ENV, cluster.start(remove_on_exit=True))
     try:
         with Lab.fresh(name, root=REPO / "tests") as workspace:
             yield workspace, cluster
