@@ -21,7 +21,9 @@ $(BIN)/.fiblab-installed: pyproject.toml
 # Jupyter refuses to run as root without --allow-root (containers, CI machines).
 ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# Notebook 09 starts a throwaway PostgreSQL from these binaries: say where they are or how to get them.
 lab: $(BIN)/.fiblab-installed
+	@$(BIN)/python -m fiblab.localpg check
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/00_index.ipynb
 
 # SQLite pass (every tier; the notebooks through tests/test_notebook_reruns.py, which runs
@@ -45,6 +47,9 @@ test: $(BIN)/.fiblab-installed
 	$(BIN)/ruff format --check fiblab tests tools benchmarks notebooks/conftest.py
 	$(BIN)/python tools/build_notebooks.py --check
 	$(BIN)/lint-imports
+	@# PostgreSQL's binaries first (installed as root where missing): pass 2's cluster and the
+	@# throwaway clusters of the outage tests need them.
+	$(BIN)/python -m fiblab.localpg check --install
 	@echo "=== pass 1/2: SQLite (notebooks: student then instructor edition, one kernel each) ==="
 	$(BIN)/python -m pytest -m "unit or integration" $(PARALLEL) tests
 	$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests
@@ -77,6 +82,7 @@ postgres-stop: $(BIN)/.fiblab-installed
 
 # Workshop handouts (instructor + student editions) in handouts/: open handouts/index.html.
 handouts: $(BIN)/.fiblab-installed
+	@$(BIN)/python -m fiblab.localpg check
 	$(BIN)/python tools/handouts.py --out handouts
 
 # Drift guard: notebooks and integration tests against the newest dbos release, not the

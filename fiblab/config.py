@@ -111,15 +111,18 @@ def is_postgres(url: str) -> bool:
     return urlsplit(url).scheme.split("+")[0] in ("postgresql", "postgres")
 
 
-def database_url(name: str, scratch: Path | None = None, sqlite: bool = False) -> str:
+def database_url(
+    name: str, scratch: Path | None = None, sqlite: bool = False, server: str | None = None
+) -> str:
     """The system database URL for the notebook or test called ``name``.
 
-    ``FIBLAB_DATABASE_URL`` set (and ``sqlite`` not asked for): that PostgreSQL server,
-    with a database of this name's own (``<dbname>_<name>``), so notebooks stay
-    independent. Otherwise a SQLite file in the scratch folder.
+    ``server`` (a PostgreSQL URL) given, or else ``FIBLAB_DATABASE_URL`` set (and
+    ``sqlite`` not asked for): that PostgreSQL server, with a database of this name's own
+    (``<dbname>_<name>``), so notebooks stay independent. Otherwise a SQLite file in the
+    scratch folder.
     """
     check_name(name)
-    base = "" if sqlite else os.environ.get(DATABASE_URL_ENV, "").strip()
+    base = "" if sqlite else (server or os.environ.get(DATABASE_URL_ENV, "")).strip()
     if base:
         if not is_postgres(base):
             if base.startswith("sqlite:///"):

@@ -35,19 +35,33 @@ _dbos_owner: Lab | None = None
 class Lab:
     """A named, isolated workspace; see the module docstring."""
 
-    def __init__(self, name: str, root: Path | str | None = None, sqlite: bool = False) -> None:
-        """Name the workspace; nothing is deleted, started or connected yet."""
+    def __init__(
+        self,
+        name: str,
+        root: Path | str | None = None,
+        sqlite: bool = False,
+        postgres: str | None = None,
+    ) -> None:
+        """Name the workspace; nothing is deleted, started or connected yet. Its database
+        is on the PostgreSQL server ``postgres`` names, else ``FIBLAB_DATABASE_URL``'s,
+        else a SQLite file (always with ``sqlite``)."""
         self.name = config.check_name(name, "lab name")
         self.scratch = config.scratch_dir(name, root)
-        self.database_url = config.database_url(name, self.scratch, sqlite=sqlite)
+        self.database_url = config.database_url(name, self.scratch, sqlite, postgres)
         self.processes: list[ManagedProcess] = []
         self._client: DBOSClient | None = None
 
     @classmethod
-    def fresh(cls, name: str, root: Path | str | None = None, sqlite: bool = False) -> Lab:
+    def fresh(
+        cls,
+        name: str,
+        root: Path | str | None = None,
+        sqlite: bool = False,
+        postgres: str | None = None,
+    ) -> Lab:
         """A Lab that starts from nothing: DELETES everything in its scratch folder and its
         database (workflows, step log, servers an earlier run left running); see :meth:`reset`."""
-        return cls(name, root, sqlite).reset()
+        return cls(name, root, sqlite, postgres).reset()
 
     # --- state ------------------------------------------------------------------------
 

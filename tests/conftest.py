@@ -16,6 +16,7 @@ import pytest
 
 from fiblab import config, processes, spawn
 from fiblab.lab import Lab
+from fiblab.localpg import LocalPostgres, find_bin_dir
 
 REPO = Path(__file__).resolve().parent.parent
 # Everything fiblab starts during the tests (notebook kernels included, which inherit this
@@ -46,13 +47,42 @@ sqlite_pass_only = pytest.mark.skipif(
 TIERS = ("unit", "integration", "notebook", "e2e")
 
 
+#: For a test that starts a PostgreSQL cluster of its own (to halt it, or to kill its
+#: owner): once, in the PostgreSQL pass, where the binaries are sure to be installed (the
+#: SQLite pass comes first on a fresh machine, before `make test` installs them). It never
+#: halts the pass's cluster, which the other xdist workers share.
+own_postgres_only = pytest.mark.skipif(
+    not IN_THE_POSTGRES_PASS or find_bin_dir() is None,
+    reason="runs in the PostgreSQL pass with the binaries installed (FIBLAB_DATABASE_URL="
+    "postgresql://…; make test installs them when root), on a cluster of its own",
+)
+
+
+def unique_name(request: pytest.FixtureRequest) -> str:
+    """A name for this test's scratch folder, unique across xdist workers."""
+    name = f"t{os.getpid()}-{next(_counter)}-{request.node.name}"[:60]
+    return "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)
+
+
 @pytest.fixture
 def lab(request: pytest.FixtureRequest):
     """A fresh Lab of this test's own; every server it started is stopped afterwards."""
-    name = f"t{os.getpid()}-{next(_counter)}-{request.node.name}"[:60]
-    name = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)
-    with Lab.fresh(name, root=REPO / "tests") as workspace:
+    with Lab.fresh(unique_name(request), root=REPO / "tests") as workspace:
         yield workspace
+
+
+@pytest.fixture
+def outage_lab(request: pytest.FixtureRequest, monkeypatch):
+    """A Lab on a PostgreSQL cluster of this test's own, and the cluster, to halt and resume
+    (use with :data:`own_postgres_only`)."""
+    name = unique_name(request)
+    cluster = LocalPostgres(REPO / "tests" / "scratch" / f"{name}-postgres")
+    monkeypatch.setenv(config.DATABASE_URL_ENV, cluster.start(remove_on_exit=True))
+    try:
+        with Lab.fresh(name, root=REPO / "tests") as workspace:
+            yield workspace, cluster
+    finally:
+        cluster.stop()
 
 
 def run_python(code: str, timeout: float = 60, **kwargs) -> subprocess.CompletedProcess[str]:

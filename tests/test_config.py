@@ -23,6 +23,13 @@ def test_postgres_url_gets_a_database_per_name(monkeypatch) -> None:
     assert config.is_postgres(url)
 
 
+def test_a_server_given_wins_over_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv(config.DATABASE_URL_ENV, "postgresql://u@elsewhere/fiblab")
+    url = config.database_url("09_scaling", server="postgresql://u@127.0.0.1:5433/fiblab")
+    assert url == "postgresql://u@127.0.0.1:5433/fiblab_09_scaling"
+    assert config.database_url("09_scaling", sqlite=True, server=url).startswith("sqlite:///")
+
+
 def test_long_names_stay_distinct_within_postgres_limit(monkeypatch) -> None:
     monkeypatch.setenv(config.DATABASE_URL_ENV, "postgresql://u@h/fiblab")
     a = config.database_url("t" * 60 + "a").rsplit("/", 1)[1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -12,10 +11,8 @@ import pytest
 
 from fiblab import client as fc
 from fiblab import config
-from fiblab.lab import Lab
-from fiblab.localpg import LocalPostgres, find_bin_dir
 
-from .conftest import REPO
+from .conftest import own_postgres_only
 
 pytestmark = pytest.mark.integration
 
@@ -38,23 +35,7 @@ def test_a_locked_sqlite_database_makes_work_wait_not_fail(lab, monkeypatch) -> 
     blocker.close()
 
 
-@pytest.fixture
-def outage_lab(monkeypatch):
-    """A cluster of its own to halt and resume: run once, in the PostgreSQL pass, where
-    the binaries are sure to be installed (the SQLite pass comes first on a fresh machine)."""
-    if not config.is_postgres(os.environ.get(config.DATABASE_URL_ENV, "sqlite:///")):
-        pytest.skip("runs in the PostgreSQL pass (FIBLAB_DATABASE_URL=postgresql://…)")
-    if find_bin_dir() is None:
-        pytest.skip("PostgreSQL binaries not installed (make test installs them when root)")
-    cluster = LocalPostgres(REPO / "tests" / "scratch" / "outage-postgres")
-    monkeypatch.setenv(config.DATABASE_URL_ENV, cluster.start())
-    try:
-        with Lab.fresh("outage", root=REPO / "tests") as lab:
-            yield lab, cluster
-    finally:
-        cluster.stop()
-
-
+@own_postgres_only
 def test_a_postgres_outage_pauses_work_and_loses_nothing(outage_lab) -> None:
     lab, cluster = outage_lab
     server = lab.start_server("s1")
@@ -74,6 +55,7 @@ def test_a_postgres_outage_pauses_work_and_loses_nothing(outage_lab) -> None:
     assert sum(counts.values()) - len(counts) <= 1  # at most the step in flight ran twice
 
 
+@own_postgres_only
 def test_a_graceful_stop_during_an_outage_still_ends_the_server(outage_lab) -> None:
     lab, cluster = outage_lab
     server = lab.start_server("s1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,11 @@ def test_a_failed_start_removes_the_temporary_cluster(temp_root, tmp_path, monke
     assert not cluster.state_file.exists() and not cluster.env_file.exists()
     if failing == "pg_ctl":  # a server that may half-run is told to stop
         assert calls[-1][0] == "pg_ctl" and calls[-1][1][-1] == "stop"
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_check_says_where_the_binaries_are_or_how_to_get_them(monkeypatch, capsys, found):
+    monkeypatch.setattr(localpg, "find_bin_dir", lambda: Path("/opt/pg/bin") if found else None)
+    assert localpg.main(["check"]) == 0  # informs, never fails (make lab, make handouts)
+    out = capsys.readouterr().out
+    assert ("/opt/pg/bin" in out) if found else ("apt-get install postgresql" in out)
