@@ -122,6 +122,7 @@ from fiblab.fib import fib_iterative
 
 step_calls = []  # each step's body appends its own name here
 
+
 # %% tags=["solution"] jupyter={"source_hidden": true}
 @DBOS.step()
 def fib_step(n):

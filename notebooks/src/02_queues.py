@@ -327,6 +327,7 @@ print(f"DBOS defaults: this trip {default_trip:.2f} s; the same setting allows "
 assert settings["fast queue,\ndefault handle"][2] >= 0.9
 assert default_trip >= 0.9
 assert fast < default_trip / 5 and fast < 0.5
+
 # %% [markdown]
 # ## Going deeper: exercise — two at a time
 #
