@@ -170,7 +170,7 @@ expect(my_status.status == "SUCCESS" and my_status.output == "fib(20) = 6765",
        f"the workflow ended {my_status.status} with {my_status.output!r}" + retry)
 
 # %% [markdown]
-# ## The workflow ID's promise, with your code
+# ## Going deeper: the workflow ID's promise, with your code
 #
 # Run your workflow under a new ID: both step bodies run. Then run it again under the
 # same ID, even with another argument, `21`: DBOS finds a finished workflow under that ID
