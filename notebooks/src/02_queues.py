@@ -180,7 +180,6 @@ assert len(later) >= 2 and fc.max_concurrency(later) >= 2
 
 # %%
 import statistics
-
 import threading
 
 import psutil
@@ -208,6 +207,7 @@ async def cpu_batch(queue, jobs=3, n=30):
     return results, fc.step_rows(lab.client, [h.workflow_id for h in handles]), samples
 
 
+load_before = psutil.getloadavg()[0]  # runnable processes, last minute: this one included
 alone, _, _ = await cpu_batch(one_at_a_time)
 shared, shared_rows, shared_samples = await cpu_batch(three_at_a_time)
 alone_seconds = [seconds for (_n, _v, seconds) in alone]
@@ -226,6 +226,9 @@ print(f"three at once: {shared_span:.2f} s from first start to last end = "
       f"without a GIL on {cores} CPUs: {3 / min(3, cores):.1f}x)")
 print(f"CPUs this process used while the three ran: {cpus_used:.2f} "
       f"(without a GIL: up to {min(3, cores)})")
+print(f"load average before: {load_before:.1f} on {cores} cores: "
+      + ("other programs competed for the CPUs, so the times above are disturbed"
+         if load_before > cores - 1 else "the machine was otherwise about idle"))
 
 # %% [markdown]
 # **Check:** every answer is right, and while the three computed, this process used
