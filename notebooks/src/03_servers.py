@@ -54,7 +54,7 @@ def readable(text):
 
 
 server = lab.start_server("server-1")
-print("server pid:", server.pid)
+print("scratch folder:", scratch, "| server pid:", server.pid)
 print(readable(server.logs()))
 assert server.alive
 assert f"pid={server.pid} ppid={os.getpid()}" in server.logs()
