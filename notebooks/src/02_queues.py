@@ -245,7 +245,7 @@ if cores >= 2:
 # ## Polling decides how long a small job waits
 #
 # Nothing *pushes* work to a DBOS process: it looks at the queue every
-# `polling_interval_sec`. And a handle's `get_result` looks at the workflow once at once,
+# `polling_interval_sec`. And a handle's `get_result` looks at the workflow right away,
 # then every `polling_interval_sec` of its own. Both default to **1 second**. For a job
 # that takes microseconds, those intervals are the whole latency:
 #
@@ -299,7 +299,7 @@ floor = fast - 0.1 / 2  # the job and its database round trips, less half a 0.1 
 allowed = {}  # name: (shortest, longest) trip the two rules allow
 for name, (queue_s, handle_s, _trip) in settings.items():
     allowed[name] = tuple(handle_s * math.ceil((max(floor, 0) + wait) / handle_s)
-                          for wait in (0.0, queue_s * 1.05))  # DBOS adds ±5 % jitter
+                          for wait in (0.0, queue_s * 1.05))  # ±5 % jitter: queue_worker_thread
 for name, (queue_s, handle_s, trip) in settings.items():
     low, high = allowed[name]
     print(f"{name.replace(chr(10), ' '):28s} this trip {trip:5.2f} s; the rules allow "
@@ -307,8 +307,9 @@ for name, (queue_s, handle_s, trip) in settings.items():
           "plus the queries' own few ms)")
 trip_axes = plots.plot_bars(list(settings), [trip for *_, trip in settings.values()],
                             "round trip (s)", "Round trip of a tiny job: one trip, and its range")
-trip_axes.vlines(range(len(settings)), [lo for lo, _ in allowed.values()],
-          [hi for _, hi in allowed.values()], colors="black", linewidth=3, label="allowed range")
+trip_axes.errorbar(range(len(settings)), [(lo + hi) / 2 for lo, hi in allowed.values()],
+                   yerr=[(hi - lo) / 2 for lo, hi in allowed.values()], fmt="none",
+                   ecolor="black", capsize=10, linewidth=2, label="range the intervals allow")
 trip_axes.legend();
 
 # %% [markdown]
