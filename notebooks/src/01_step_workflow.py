@@ -39,7 +39,8 @@ show_source(compute_fibonacci, fibonacci_workflow)
 # file). `launch_dbos` launches DBOS *in this kernel* with fiblab's pinned
 # application name and version. A cell runs inside an asyncio event loop, so where DBOS
 # has an `…_async` version of a call (list steps, read a status) we `await` it;
-# `DBOS.launch()` has none. Calling a workflow function directly is fine.
+# `DBOS.launch()` has none (the cell checks both). Calling a workflow function directly
+# is fine.
 
 # %%
 import os
