@@ -510,6 +510,10 @@ from fiblab.waiting import wait_for
 REFERENCE_SERVER = Path(fiblab.__file__).parent.parent / "notebooks" / "reference"
 MY_TARGET = {"queue_name": "my_server_queue", "workflow_name": "my_fib_workflow",
              "app_version": "my-server-1", "application_name": "my-fib-server"}
+# The queue's row, written before any server starts: a server then polls it from its launch
+# (registered only after launch, it waits for the queue thread's next scan, about 1 s).
+await lab.client.register_queue_async("my_server_queue", worker_concurrency=1,
+                                      polling_interval_sec=0.1, application_name="my-fib-server")
 
 
 def my_server(executor_id, folder, **env):
@@ -532,7 +536,8 @@ def my_runs(workflow_id):
 def trial_run(folder):
     """Start the server in `folder`, run my_fib_workflow(5) on it, stop it with SIGTERM;
     return what went wrong, or None."""
-    trial = my_server("mine-check", folder).start()
+    # Nothing runs when it stops: a grace of 0 s spares the 1-second wait in DBOS._destroy.
+    trial = my_server("mine-check", folder, MY_GRACE_SEC="0").start()
     try:
         trial.wait_ready(20)
         answer = fc.wait_result(lab.client.enqueue(MY_TARGET, 5), timeout=20)
