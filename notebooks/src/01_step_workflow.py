@@ -49,7 +49,7 @@ from dbos import DBOS
 
 from fiblab.lab import Lab
 
-lab = Lab("01_step_workflow")
+lab = Lab.fresh("01_step_workflow")
 await lab.launch_dbos()
 print("scratch folder, relative to this notebook:", os.path.relpath(lab.scratch))
 assert hasattr(DBOS, "list_workflow_steps_async") and not hasattr(DBOS, "launch_async")

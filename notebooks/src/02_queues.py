@@ -22,12 +22,12 @@
 from dbos import DBOS
 
 from fiblab import client as fc
-from fiblab import plots
+from fiblab import plots, timeline
 from fiblab.app import fibonacci_index_step, fibonacci_steps_workflow, fibonacci_workflow
 from fiblab.display import show_source
 from fiblab.lab import Lab
 
-lab = Lab("02_queues")
+lab = Lab.fresh("02_queues")
 await lab.launch_dbos()
 show_source(fibonacci_index_step, fibonacci_steps_workflow)
 
@@ -120,11 +120,12 @@ import inspect
 from dbos import _queue
 
 assert "check_interval = 1.0" in inspect.getsource(_queue.queue_thread)
-serial_spans = fc.workflow_spans(serial_rows)
-parallel_spans = fc.workflow_spans(parallel_rows)
-print("most jobs at once:", fc.max_concurrency(serial_spans), "vs", fc.max_concurrency(parallel_spans))
-assert fc.max_concurrency(serial_spans) == 1
-assert fc.max_concurrency(parallel_spans) in (2, 3)
+serial_spans = timeline.workflow_spans(serial_rows)
+parallel_spans = timeline.workflow_spans(parallel_rows)
+print("most jobs at once:", timeline.max_concurrency(serial_spans),
+      "vs", timeline.max_concurrency(parallel_spans))
+assert timeline.max_concurrency(serial_spans) == 1
+assert timeline.max_concurrency(parallel_spans) in (2, 3)
 print(f"three at a time took {parallel_wall / serial_wall:.0%} of the one-at-a-time time")
 assert parallel_wall < 0.6 * serial_wall
 
@@ -153,11 +154,11 @@ wait_for(lambda: fc.step_rows(lab.client, [handles[0].workflow_id]), 10, "the fi
 changed_at = time.time()
 await lab.client.register_queue_async("retuned", worker_concurrency=4, polling_interval_sec=0.1)
 assert all([await h.get_result(polling_interval_sec=0.01) == (3, 2) for h in handles])
-retuned_spans = fc.workflow_spans(fc.step_rows(lab.client, [h.workflow_id for h in handles]))
+retuned_spans = timeline.workflow_spans(fc.step_rows(lab.client, [h.workflow_id for h in handles]))
 later = [span for span in retuned_spans if span["start"] > changed_at]
 print(f"{len(later)} of the 4 jobs started after the change, at most "
-      f"{fc.max_concurrency(later)} of them at once")
-assert len(later) >= 2 and fc.max_concurrency(later) >= 2
+      f"{timeline.max_concurrency(later)} of them at once")
+assert len(later) >= 2 and timeline.max_concurrency(later) >= 2
 
 # %% [markdown]
 # ## Concurrency does not help CPU-bound work in one process
@@ -360,7 +361,7 @@ from fiblab.exercises import expect, require
 
 require(globals(), "two_wall", "two_rows",
         task="register two_at_a_time, warm it, and run `two_wall, two_rows = await run_batch(two_at_a_time)`")
-two_most = fc.max_concurrency(fc.workflow_spans(two_rows))
+two_most = timeline.max_concurrency(timeline.workflow_spans(two_rows))
 print(f"{two_wall:.2f} s, {two_wall / serial_wall:.0%} of the one-at-a-time time; "
       f"at most {two_most} at once")
 expect(two_most == 2, f"at most {two_most} jobs ran at once, not 2: is worker_concurrency 2?")

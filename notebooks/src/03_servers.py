@@ -44,7 +44,7 @@ from fiblab import client as fc
 from fiblab.display import table
 from fiblab.lab import Lab
 
-lab = Lab("03_servers")
+lab = Lab.fresh("03_servers")
 scratch = os.path.relpath(lab.scratch)  # this notebook's scratch folder, as we print it
 
 
@@ -504,7 +504,8 @@ if __name__ == "__main__":
 from pathlib import Path
 
 import fiblab
-from fiblab.processes import ManagedProcess, ServerGroup
+from fiblab.processes import ServerGroup
+from fiblab.spawn import ManagedProcess
 from fiblab.waiting import wait_for
 
 REFERENCE_SERVER = Path(fiblab.__file__).parent.parent / "notebooks" / "reference"

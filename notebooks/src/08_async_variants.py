@@ -24,12 +24,13 @@ import signal
 from collections import Counter
 
 from fiblab import client as fc
+from fiblab import timeline
 from fiblab.display import show_source, table
 from fiblab.lab import Lab
 from fiblab.variants import completion_order, workflow_in_step
 from fiblab.waiting import wait_for
 
-lab = Lab("08_async_variants")
+lab = Lab.fresh("08_async_variants")
 ORDERS = "fiblab.variants.completion_order"
 CHILDREN = "fiblab.variants.workflow_in_step"
 
@@ -425,7 +426,7 @@ plots.plot_timeline([{**r, "lane": names[r["workflow_id"]]} for r in async_rows]
 
 # %%
 assert [a["result"] for a in arrivals] == [1346269, 2178309, 832040]  # fib(31), fib(32), fib(30)
-assert fc.max_concurrency(fc.workflow_spans(async_rows)) == 3
+assert timeline.max_concurrency(timeline.workflow_spans(async_rows)) == 3
 assert async_wall < 0.8 * sum(seconds for _n, seconds in jobs)
 
 # %% [markdown]
@@ -453,9 +454,9 @@ import sys
 
 from dbos import DBOS
 
+from fiblab.crashes import note_step
 from fiblab.fib import fib_iterative
 from fiblab.server import main
-from fiblab.variants import note_step
 from fiblab.variants.completion_order import network_wait
 
 
@@ -490,9 +491,9 @@ import sys
 
 from dbos import DBOS
 
+from fiblab.crashes import note_step
 from fiblab.fib import fib_iterative
 from fiblab.server import main
-from fiblab.variants import note_step
 from fiblab.variants.completion_order import network_wait
 
 
