@@ -181,10 +181,13 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
         (
             ("03_servers", "From DBOS 1.x to 3.4: the original's lines, today"),
             ("03_servers", "The killed workflow waits for its own executor id"),
-            ("03_servers", "The original's shutdown: `DBOS.destroy()` with no timeout"),
             (
                 "03_servers",
-                "Exercise: write your own server — the original `server.py`, on DBOS 3.4",
+                "Going deeper: the original's shutdown, `DBOS.destroy()` with no timeout",
+            ),
+            (
+                "03_servers",
+                "Going deeper: exercise — write the original `server.py` for DBOS 3.4",
             ),
         ),
         "refused by 3.4 (`database_url`, `Queue(…)`); its random executor id is silently "
