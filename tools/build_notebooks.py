@@ -220,8 +220,8 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
         (
             (
                 "07_class_based_variants",
-                "3 · A plain class created inside the workflow — and a program that "
-                "enqueues at every start",
+                "Going deeper: 3 · A plain class created inside the workflow — and a "
+                "program that enqueues at every start",
             ),
             (
                 "05_crash_and_recovery",
@@ -229,12 +229,12 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
             ),
             ("06_health_split", "When restarting cannot help: the supervisor gives up"),
         ),
-        "`main()` enqueues a new workflow at every start, so each restart of its crash loop "
-        "adds one; a fixed workflow id stops that",
+        'the enqueue under its `if __name__ == "__main__":` adds a new workflow at every '
+        "start, so each restart of its crash loop adds one; a fixed workflow id stops that",
     ),
     Retelling(
         "ex3.py",
-        (("07_class_based_variants", "4 · An object passed as a workflow argument"),),
+        (("07_class_based_variants", "Going deeper: 4 · An object passed as a workflow argument"),),
         "the object argument is pickled into the database, password in plain text, and the "
         "workflow runs on a frozen copy",
     ),
