@@ -242,7 +242,7 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
         "ex4.py",
         (
             ("08_async_variants", "1 · Steps are matched by number"),
-            ("08_async_variants", "Exercise: fix `ex4.py` yourself"),
+            ("08_async_variants", "Going deeper: Exercise — fix `ex4.py` yourself"),
         ),
         "steps started in completion order (`asyncio.as_completed`): after a crash the "
         "workflow ends `SUCCESS` with results duplicated and missing",
@@ -250,7 +250,7 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
     Retelling(
         "ex5.py",
         (
-            ("08_async_variants", "2 · A workflow started inside a step"),
+            ("08_async_variants", "Going deeper: 2 · A workflow started inside a step"),
             (
                 "08_async_variants",
                 "`ex5.py`'s other slip: an async step called from a sync workflow",
