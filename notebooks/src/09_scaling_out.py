@@ -2,7 +2,7 @@
 # # 09 · Scaling out: more servers, one queue, one database
 #
 # **You will be able to:** measure how throughput grows with the number of servers on
-# one queue against the machine's physical limit, explain the polling trade-off between
+# one queue against what the machine gives plain processes at the same moment, explain the polling trade-off between
 # latency and idle CPU, and sketch a deployment where servers on several machines share
 # one PostgreSQL system database.
 #
@@ -20,23 +20,47 @@
 # only the CPUs other programs leave free. Every server figure below is compared to it.
 # Each job is a recursive `fib(n)` sized to take about 0.15 s, six of them: about 0.9 s
 # of work for one process. The pools with 1, 2 and 4 processes are timed first, before
-# any server runs. We also note the machine's load average (how many processes wanted a
-# CPU, averaged over the last minute) before we start.
+# any server runs. While we time (here, and the servers below) we also count the CPU
+# time the whole machine spent, to tell how much of it went to *other* programs.
 
 # %%
-import os
+import time
+
+import psutil
 
 from fiblab.machine import n_for_seconds, pool_seconds, usable_cores
 
-load_before = os.getloadavg()[0]  # before this notebook computes anything
+
+def cpu_snapshot():
+    """(now, CPU seconds the machine spent busy, CPU seconds of this kernel and its children)."""
+    machine = psutil.cpu_times()
+    busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0)
+    kernel = psutil.Process()
+    mine = sum(kernel.cpu_times()[:4])  # user, system, and of its ended children
+    for child in kernel.children(recursive=True):  # servers that still run
+        try:
+            mine += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return time.perf_counter(), busy, mine
+
+
+def others_window(before):
+    """(seconds, CPU seconds of other programs) since the snapshot ``before``."""
+    (now, busy, mine), (then, busy_then, mine_then) = cpu_snapshot(), before
+    return now - then, max(0.0, (busy - busy_then) - (mine - mine_then))
+
+
 cores = usable_cores()  # logical CPUs this process may run on (affinity included)
 n = n_for_seconds(0.15)  # time fib(25) here, scale by the golden ratio per step of n
 jobs = [n] * 6
 
 server_counts = [1, 2, 4]
+pools_start = cpu_snapshot()
 pool = {k: pool_seconds(jobs, k) for k in server_counts}  # ProcessPoolExecutor(k)
-print(f"{cores} cores, load average {load_before:.1f}; {len(jobs)} jobs of fib({n}); "
-      "pool of 1, 2, 4 processes:", ", ".join(f"{seconds:.2f} s" for seconds in pool.values()))
+windows = {"pools": others_window(pools_start)}
+print(f"{cores} cores; {len(jobs)} jobs of fib({n}); pool of 1, 2, 4 processes:",
+      ", ".join(f"{seconds:.2f} s" for seconds in pool.values()))
 
 # %% [markdown]
 # ## 1, 2 and 4 servers on one queue
@@ -58,8 +82,6 @@ print(f"{cores} cores, load average {load_before:.1f}; {len(jobs)} jobs of fib({
 # `--prefetch 1`; `benchmarks/run.py` measures what it changes (`benchmarks/README.md`).
 
 # %%
-import time
-
 from fiblab import client as fc
 from fiblab.fib import fib_iterative
 from fiblab.lab import Lab
@@ -84,10 +106,12 @@ def jobs_seconds(lab):
 
 sqlite_lab = Lab("09_scaling_sqlite", sqlite=True)
 sqlite_servers, on_sqlite = [], {}
+servers_start = cpu_snapshot()
 for k in server_counts:
     add_servers(sqlite_lab, sqlite_servers, k)
     on_sqlite[k] = jobs_seconds(sqlite_lab)
     print(f"{k} server(s): {on_sqlite[k]:.2f} s   (pool of {k}: {pool[k]:.2f} s)")
+windows["servers"] = others_window(servers_start)
 
 # %% [markdown]
 # We compare everything with **one plain process** (`pool[1]`): a value of 2 means
@@ -118,25 +142,22 @@ ax.legend(loc="upper left", fontsize=8);
 # repeats it. What is checked: every result was right (inside `jobs_seconds`).
 
 # %%
-load_after = os.getloadavg()[0]
+wall = sum(seconds for seconds, _cpu in windows.values())
+others = sum(cpu for _seconds, cpu in windows.values()) / wall  # CPUs busy for others
 share = {k: pool[k] / on_sqlite[k] for k in server_counts}  # servers' share of the pool
 most = min(2, cores)  # what two plain processes can give at best
-disturbed = pool_x[2] < 0.8 * most or load_before >= cores / 2
 print(f"Servers: 2 gave {servers_x[2]:.2f}x and 4 gave {servers_x[4]:.2f}x the throughput of "
       f"one plain process; the pool with as many processes gave {pool_x[2]:.2f}x and "
       f"{pool_x[4]:.2f}x, so the servers got {share[2]:.0%} and {share[4]:.0%} of it.")
-print(f"Two plain processes gave {pool_x[2]:.2f}x one (at most {most}x on {cores} CPUs); the "
-      f"load average was {load_before:.1f} before we started and {load_after:.1f} after the "
-      "servers (this notebook's own processes count in the second).")
-if disturbed:
-    print("This run was disturbed: other programs competed for the CPUs (two plain processes "
-          f"got less than {0.8 * most:.1f}x one, or the load was already {load_before:.1f} on "
-          f"{cores} CPUs): the figures above show what was left of the machine, not what it "
-          "gives when quiet.")
+print(f"Two plain processes gave {pool_x[2]:.2f}x one (at most {most}x on {cores} CPUs); "
+      f"other programs kept {others:.1f} of the machine's {psutil.cpu_count()} CPUs busy on "
+      f"average while we timed ({wall:.0f} s).")
+if others >= 0.25 or pool_x[2] < 0.8 * most:
+    print("This run was disturbed: other programs competed for the CPUs, so the figures above "
+          "show what was left of the machine, not what it gives when quiet.")
 else:
-    print("No sign of other programs competing for the CPUs in this run (two plain processes "
-          f"got at least {0.8 * most:.1f}x one, and the load before we started was below "
-          f"{cores / 2:g}).")
+    print("Other programs left the CPUs to this notebook: the figures above are this "
+          "machine's, quiet.")
 
 # %% [markdown]
 # ## Going deeper: the same on PostgreSQL
@@ -243,9 +264,9 @@ left.set_title("Polling: latency against idle CPU");
 # **Check:** above 0.1 s, a longer interval means a slower round trip (1.0 s at least
 # twice as slow as 0.1 s), and the fastest polling costs more idle CPU than the slowest
 # (more than twice as much). Below 0.1 s the fixed costs of a round trip — database
-# writes and reads on both sides, the client's own polling — weigh more. This run, in
-# numbers (the idle figures are counted in clock ticks, so the small ones are rough: one
-# tick is 0.4 % of 2.5 s):
+# writes and reads on both sides, the client's own polling — are a larger part of it.
+# What polling 5× as often bought in this run, in numbers (the idle figures are counted
+# in clock ticks, so the small ones are rough: one tick is 0.4 % of 2.5 s):
 
 # %%
 print(f"0.02 s instead of 0.1 s: round trip {latency[0.02] * 1000:.0f} ms instead of "
