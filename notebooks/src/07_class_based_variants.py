@@ -146,8 +146,8 @@ assert rebuild_result == (10, 55) and rebuild_handle.get_status().status == "SUC
 assert lab.steps_by_process(rebuild_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
 
 # %% [markdown]
-# That is the class-based failure of the core track; the [Summary](#Summary) sums it up.
-# The sections marked *going deeper* show which class workflows a client can reach, the
+# That is this notebook's part of the core track: on to the [Summary](#Summary). The
+# sections marked *going deeper* show which class workflows a client can reach, the
 # original `ex2.py`'s design, and what an object passed as an argument costs.
 #
 # ## Going deeper: 2 · Reaching a method of a class from a client
