@@ -6,11 +6,14 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 
 .PHONY: lab test test-fast test-sqlite notebooks handouts postgres-start postgres-stop clean-scratch
-.PHONY: install-browser test-latest
+.PHONY: install-browser test-latest check-wheels
 
+# A PYTHON outside the supported range (pyproject.toml, [tool.fiblab] pythons) gives way to
+# a supported python3.X on the PATH; with none, tools/find_python.sh says which versions
+# work and how to get one, and nothing is created.
 $(BIN)/.fiblab-installed: pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "fiblab needs Python >= 3.10, found " + sys.version.split()[0])'
-	$(PYTHON) -m venv $(VENV)
+	@python=$$(tools/find_python.sh '$(PYTHON)') && \
+		echo "$$python -m venv $(VENV)" && "$$python" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@
@@ -22,9 +25,12 @@ lab: $(BIN)/.fiblab-installed
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/00_index.ipynb
 
 # SQLite pass (every tier; the notebooks through tests/test_notebook_reruns.py, which runs
-# each twice in one kernel and keeps the first run for the handouts test), then the
-# integration and notebook tiers (each notebook once) on a throwaway local PostgreSQL
-# (installed with apt-get when we are root; skipped loudly if impossible).
+# each twice in one kernel: the student edition with every exercise skipped, where only
+# the exercise checks may fail, then the instructor edition, all green, kept for the
+# handouts test), then the integration and notebook tiers on a throwaway local PostgreSQL
+# (installed with apt-get when we are root; skipped loudly if impossible), each notebook
+# once through nbmake as the project's users run them (notebooks/conftest.py fails a
+# notebook whose outputs show the database password).
 # The unit and integration tiers mostly wait on servers: three pytest-xdist workers, by
 # file (two cores ~80 % busy; two workers left them ~60 % busy). The notebooks run two at
 # a time: their speed checks have margins measured with every core kept busy
@@ -35,22 +41,31 @@ NOTEBOOKS_PARALLEL = -n 2 --dist load
 # The e2e session reuses the notebooks executed since `make test` started (for handouts).
 STARTED := $(shell date +%s)
 test: $(BIN)/.fiblab-installed
-	$(BIN)/ruff check fiblab tests tools benchmarks
-	$(BIN)/ruff format --check fiblab tests tools benchmarks
+	$(BIN)/ruff check fiblab tests tools benchmarks notebooks/conftest.py
+	$(BIN)/ruff format --check fiblab tests tools benchmarks notebooks/conftest.py
 	$(BIN)/python tools/build_notebooks.py --check
-	@echo "=== pass 1/2: SQLite (notebooks run twice per kernel by tests/test_notebook_reruns.py) ==="
+	$(BIN)/lint-imports
+	@echo "=== pass 1/2: SQLite (notebooks: student then instructor edition, one kernel each) ==="
 	$(BIN)/python -m pytest -m "unit or integration" $(PARALLEL) tests
 	$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests
 	FIBLAB_EXECUTED_SINCE=$(STARTED) $(BIN)/python -m pytest -m e2e tests
 	@echo "=== pass 2/2: PostgreSQL ==="
 	$(BIN)/python -m fiblab.localpg run --install -- sh -c '\
 		$(BIN)/python -m pytest -m integration $(PARALLEL) tests && \
-		$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) tests'
+		$(BIN)/python -m pytest -m notebook $(NOTEBOOKS_PARALLEL) --nbmake tests notebooks'
 
-# The unit tier only (no process, no database): seconds, for every edit.
+# Every supported Python on Linux and macOS installs the pins from wheels alone (asks the
+# package index: twenty resolves, eight at a time; README, "Wheels everywhere").
+check-wheels: $(BIN)/.fiblab-installed
+	$(BIN)/python tools/check_wheels.py
+
+# The package's layers (lint-imports, [tool.importlinter] in pyproject.toml), then the unit
+# tier only (no process, no database): seconds, for every edit.
 test-fast: $(BIN)/.fiblab-installed
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -m unit tests
 
+# Bare pytest: every tier on SQLite, each notebook once (tests/test_notebook_reruns.py).
 test-sqlite: $(BIN)/.fiblab-installed
 	$(BIN)/python -m pytest
 

@@ -26,7 +26,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=None, help="replay a kill schedule")
     args = parser.parse_args()
     os.chdir(Path(__file__).resolve().parent)
-    with Lab("chaos-benchmark") as lab:
+    with Lab.fresh("chaos-benchmark") as lab:
         report = run_chaos(
             lab, args.workflows, args.servers, args.kills, seed=args.seed, timeout=900
         )

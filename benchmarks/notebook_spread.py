@@ -29,7 +29,6 @@ import os
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from fiblab.cpu_hog import start_hog, stop_hog
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -68,7 +69,7 @@ DEFAULT_VALUES = {
         "speed-up busy/wall": "busy / wall",
         "wall s": "wall",
         "busy s": "busy",
-        "both at once": "fc.max_concurrency(fc.workflow_spans(step_rows))",
+        "both at once": "timeline.max_concurrency(timeline.workflow_spans(step_rows))",
         "median gap ms": "1000 * median(gaps)",
         "gaps/idle": "sum(gaps) / idle",
         "first step - timeout clock s": "first_step_at - clock_started",
@@ -127,14 +128,6 @@ for _name, _expression in %r.items():
 print(%r + _json.dumps(_values))
 """
 
-HOG = """
-import os, sys, time
-parent, deadline = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
-while time.monotonic() < deadline and os.getppid() == parent:
-    for _ in range(200_000):
-        pass
-"""
-
 
 def find_notebook(number: str, from_source: bool) -> Path:
     if Path(number).is_file():  # a path: e.g. an older version from `git show`
@@ -188,25 +181,6 @@ def run_once(path: Path, values: dict[str, str], timeout: int) -> dict:
             with contextlib.suppress(CellExecutionError):  # else the kernel's end stops them
                 client.execute_cell(nb.cells[-2], len(nb.cells) - 2)
     return {"seconds": seconds, "failed": failed, "values": read}
-
-
-def start_hog(seconds: float) -> list[subprocess.Popen]:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    # Each in a session of its own: with the scheduler's autogroups (Linux) spinners that
-    # share one session share one group's CPU, and would weigh like a single program.
-    return [
-        subprocess.Popen(
-            [sys.executable, "-c", HOG, str(os.getpid()), str(seconds)], start_new_session=True
-        )
-        for _ in range(cores or 1)
-    ]
-
-
-def stop_hog(hogs: list[subprocess.Popen]) -> None:
-    for hog in hogs:
-        hog.kill()
-    for hog in hogs:
-        hog.wait()
 
 
 def spread(runs: list[dict]) -> list[str]:

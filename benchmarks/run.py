@@ -62,7 +62,8 @@ from fiblab import config  # noqa: E402
 from fiblab.app import queue_options  # noqa: E402
 from fiblab.lab import Lab  # noqa: E402
 from fiblab.machine import n_for_seconds, pool_seconds, usable_cores  # noqa: E402
-from fiblab.processes import ServerGroup, ServerProcess  # noqa: E402
+from fiblab.processes import ServerGroup  # noqa: E402
+from fiblab.spawn import ServerProcess  # noqa: E402
 from fiblab.waiting import wait_for  # noqa: E402
 
 ROOT = REPO / "benchmarks"
@@ -102,7 +103,7 @@ def bench_throughput(trials: int, label: str) -> dict[str, float]:
     }
     for name, (interval, extra) in settings.items():
         pool = [pool_seconds(ns, 2) for _ in range(trials)]
-        with Lab(f"bench-throughput-{label}") as lab:
+        with Lab.fresh(f"bench-throughput-{label}") as lab:
             group = lab.start_servers(["a", "b"], polling_interval=interval, extra_args=extra)
             servers_seconds(lab, [1, 1])  # warm: first dequeue after launch
             seconds = median_of(trials, lambda lab=lab: servers_seconds(lab, ns))
@@ -134,7 +135,7 @@ def round_trips(lab: Lab, result_polling: float, samples: int, seed: int) -> flo
 def bench_latency(trials: int, label: str) -> dict[str, float]:
     samples = 10 * trials
     results = {}
-    with Lab(f"bench-latency-{label}") as lab:
+    with Lab.fresh(f"bench-latency-{label}") as lab:
         server = lab.start_server("a")
         round_trips(lab, 0.01, 2, seed=0)
         results["fiblab defaults ms"] = 1000 * round_trips(lab, 0.01, samples, seed=1)
@@ -158,7 +159,7 @@ def bench_spawn(trials: int, label: str) -> dict[str, float]:
         subprocess.run([sys.executable, "-c", "import dbos"], check=True)
         return time.perf_counter() - started
 
-    with Lab(f"bench-spawn-{label}") as lab:
+    with Lab.fresh(f"bench-spawn-{label}") as lab:
         lab.start_server("a").stop()  # the database exists, as it does after a first run
 
         def spawn() -> float:
@@ -179,7 +180,7 @@ def bench_spawn(trials: int, label: str) -> dict[str, float]:
 
 def bench_recovery(trials: int, label: str) -> dict[str, float]:
     def once() -> float:
-        with Lab(f"bench-recovery-{label}") as lab:
+        with Lab.fresh(f"bench-recovery-{label}") as lab:
             server = lab.start_server("a")
             handle = lab.enqueue_steps(40, wait_steps=5, step_seconds=0.02)
             server.kill()
@@ -351,7 +352,7 @@ def bench_memory(_trials: int, label: str) -> dict[str, float]:
         "import dbos (baseline)": idle_python("import dbos"),
         "import fiblab.app": idle_python("import fiblab.app"),
     }
-    with Lab(f"bench-memory-{label}") as lab:
+    with Lab.fresh(f"bench-memory-{label}") as lab:
         group = lab.start_servers(["a", "b"])
         bare = idle_python(BARE_DBOS_APP, env={**os.environ, "BENCH_URL": lab.database_url})
         try:
@@ -416,7 +417,7 @@ def bench_idle_cpu(trials: int, label: str) -> dict[str, float]:
     CPU times tick in 10 ms steps per thread: ±0.05 % of a core over 20 s."""
     results: dict[str, float] = {}
     baseline = idle_python("import dbos")
-    labs = [Lab(f"bench-idle-{name}-{label}") for name in ("plain", "fast", "slow")]
+    labs = [Lab.fresh(f"bench-idle-{name}-{label}") for name in ("plain", "fast", "slow")]
     try:
         plain = labs[0].server("plain")
         fast = probe_server(labs[1], "fast")
@@ -484,7 +485,7 @@ def bench_busy_cpu(trials: int, label: str) -> dict[str, float]:
     results: dict[str, float] = {"job n": n}
     pool = statistics.median(pool_seconds(ns, 2) for _ in range(trials))
     results["ProcessPoolExecutor(2) s (baseline)"] = pool
-    with Lab(f"bench-busy-{label}") as lab:
+    with Lab.fresh(f"bench-busy-{label}") as lab:
         servers = [probe_server(lab, e, count=False, extra_args=["--prefetch", "1"]) for e in "ab"]
         ServerGroup(servers).start()
         servers_seconds(lab, [1, 1])  # warm
@@ -704,7 +705,7 @@ def bench_poll_cost(trials: int, label: str) -> dict[str, float]:
         repeat = 2
         while f"{name}: round trip ms (median)" in results:  # an interval asked for twice
             name, repeat = f"{name.split(' #')[0]} #{repeat}", repeat + 1
-        with Lab(f"bench-pollcost-{label}") as lab:
+        with Lab.fresh(f"bench-pollcost-{label}") as lab:
             if journal == "WAL":
                 set_wal(lab.database_url)
             server = probe_server(lab, "a", polling_interval=interval).start().wait_ready()
@@ -1050,7 +1051,7 @@ def bench_pg_cost(trials: int, label: str) -> dict[str, float]:
     if label != "pg":
         return {"skipped: needs --postgres": 1.0}
     results: dict[str, float] = {}
-    with Lab(f"bench-pgcost-{label}") as lab:
+    with Lab.fresh(f"bench-pgcost-{label}") as lab:
         enable_pg_stat_statements(lab.database_url)
         counters = DatabaseCounters(lab.database_url)
         try:

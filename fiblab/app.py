@@ -2,7 +2,9 @@
 
 Importing this module registers the workflows with DBOS; :func:`launch` configures
 DBOS (pinned application name and version, this process's executor id), launches it
-and registers the queue. Server processes and notebook kernels both use it.
+and registers the queue. Server processes and notebook kernels both use it. The crash
+trigger lives in :mod:`fiblab.crashes`, the step-execution side channel in
+:mod:`fiblab.steplog`, notebook 05's failing workflows in :mod:`fiblab.failing_workflows`.
 
 Two workflows:
 
@@ -16,28 +18,21 @@ Two workflows:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
-import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Literal
 
 from dbos import DBOS, DBOSConfig, Queue
 
 from . import config
+from .crashes import CRASH_MODES, CrashMode, crash_process, should_crash
 from .database import prepare_database
 from .fib import MAX_ITERATIVE_N, fib_recursive, validate_n
+from .steplog import record_execution
 
 #: "workflow … started/finished" lines: a server prints them (as the original's did).
 workflow_log = logging.getLogger(config.WORKFLOW_LOGGER)
-
-CrashMode = Literal["kill", "segfault"]
-CRASH_MODES: tuple[str, ...] = ("kill", "segfault")
-EXECUTIONS_FILE = "step-executions.log"
 
 
 # --- the original experiment's workflow: one step ------------------------------------
@@ -141,61 +136,6 @@ def fibonacci_steps_workflow(
     return n, (current if n > 0 else 0)
 
 
-def crash_process(mode: CrashMode) -> None:
-    """Crash this process for real: SIGKILL itself, or read address 0 (a segfault)."""
-    print(f"fiblab: crashing on purpose ({mode}) pid={os.getpid()}", flush=True)
-    if mode == "segfault":
-        ctypes.string_at(0)
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-#: A step told to crash on every execution stops crashing once a file of this name is in
-#: the scratch folder: the notebooks' stand-in for deploying a fix of the bug.
-BUG_FIXED_FILE = "bug-fixed"
-
-
-def should_crash(workflow_id: str, step: int, every_time: bool) -> bool:
-    """Whether the step should crash now: every time (until :data:`BUG_FIXED_FILE`
-    appears), or once per workflow and step (a marker file in the scratch folder
-    remembers it across the crash)."""
-    if every_time:
-        return not (config.scratch_dir() / BUG_FIXED_FILE).exists()
-    marker = config.scratch_dir() / "crash-markers" / f"{workflow_id}-{step}"
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        marker.touch(exist_ok=False)  # once only: the marker survives the crash
-    except FileExistsError:
-        return False
-    return True
-
-
-# --- a side channel that counts step executions ---------------------------------------
-
-
-def record_execution(workflow_id: str, step: int, scratch: Path | None = None) -> None:
-    """Append ``workflow_id step pid`` to the executions file (one atomic write)."""
-    path = (scratch or config.scratch_dir()) / EXECUTIONS_FILE
-    line = f"{workflow_id} {step} {os.getpid()} {time.time():.6f}\n".encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
-
-
-def read_executions(scratch: Path, workflow_id: str | None = None) -> list[dict]:
-    """Every recorded step execution (optionally of one workflow), oldest first."""
-    path = Path(scratch) / EXECUTIONS_FILE
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        wf, step, pid, at = line.split()
-        if workflow_id is None or wf == workflow_id:
-            rows.append({"workflow_id": wf, "step": int(step), "pid": int(pid), "at": float(at)})
-    return rows
-
-
 # --- launching -------------------------------------------------------------------------
 
 
@@ -250,7 +190,10 @@ def launch(
         database_url, queue, worker_concurrency, polling_interval_sec, timeout=database_wait
     )
     DBOS(config=dbos_config(database_url, executor_id, log_level))
-    DBOS.listen_queues([queue])  # DBOS 3.4 otherwise serves every queue in the database
+    # Only `queue`: without this, DBOS 3.4's queue thread polls every queue registered in
+    # the database for this application (and those no application claims), besides its own
+    # internal queue (dbos/_queue.py, queue_thread).
+    DBOS.listen_queues([queue])
     DBOS.launch()
     return DBOS.register_queue(queue, **options)
 
@@ -270,67 +213,3 @@ async def launch_async(
     return await DBOS.register_queue_async(
         queue, **queue_options(worker_concurrency, polling_interval_sec)
     )
-
-
-# === Added for notebook 05 (crash and recovery): step retries and a crash loop =========
-#
-# Two small workflows with fixed, deterministic failure patterns:
-#
-# * ``flaky_workflow(n, failures)`` – one step that raises on its first ``failures``
-#   attempts (counted through the executions side channel, so the count survives
-#   anything), then succeeds. DBOS retries it in the same process with exponential
-#   backoff, at most ``FLAKY_MAX_ATTEMPTS`` attempts in all.
-# * ``crash_loop_workflow(n, crash_at)`` – like ``fibonacci_steps_workflow``, but
-#   step ``crash_at`` crashes the process on *every* execution, and the workflow allows
-#   only ``CRASH_LOOP_MAX_RECOVERY_ATTEMPTS`` recoveries (DBOS's default is 100), so
-#   a supervisor that keeps restarting the server reaches the end quickly.
-
-#: Attempts ``flaky_step`` gets in all, the first one included (DBOS's ``max_attempts``).
-FLAKY_MAX_ATTEMPTS = 4
-#: Pause before the first retry, seconds; each later pause is ``FLAKY_BACKOFF_RATE``
-#: times the one before (0.05 s, 0.1 s, 0.2 s).
-FLAKY_INTERVAL_SEC = 0.05
-FLAKY_BACKOFF_RATE = 2.0
-#: Recoveries ``crash_loop_workflow`` is allowed before DBOS gives up on it.
-CRASH_LOOP_MAX_RECOVERY_ATTEMPTS = 2
-
-
-class PlannedFailure(RuntimeError):
-    """The error ``flaky_step`` raises on purpose (think: a flaky network call)."""
-
-
-@DBOS.step(
-    retries_allowed=True,
-    max_attempts=FLAKY_MAX_ATTEMPTS,
-    interval_seconds=FLAKY_INTERVAL_SEC,
-    backoff_rate=FLAKY_BACKOFF_RATE,
-)
-def flaky_step(n: int, failures: int) -> int:
-    """fib(n); the first ``failures`` attempts of this step (per workflow) raise."""
-    workflow_id = DBOS.workflow_id or "no-workflow"
-    record_execution(workflow_id, 1)
-    attempt = len(read_executions(config.scratch_dir(), workflow_id))
-    if attempt <= failures:
-        raise PlannedFailure(f"attempt {attempt} failed on purpose ({failures} failures planned)")
-    from .fib import fib_iterative
-
-    return fib_iterative(n)
-
-
-@DBOS.workflow()
-def flaky_workflow(n: int, failures: int) -> tuple[int, int]:
-    """``(n, fib(n))`` from one step that fails ``failures`` times before it succeeds."""
-    validate_n(n, MAX_ITERATIVE_N)
-    validate_n(failures, 100)
-    return n, flaky_step(n, failures)
-
-
-@DBOS.workflow(max_recovery_attempts=CRASH_LOOP_MAX_RECOVERY_ATTEMPTS)
-def crash_loop_workflow(n: int, crash_at: int, crash_mode: CrashMode = "kill") -> tuple[int, int]:
-    """One step per index 2..n; step ``crash_at`` crashes the process on every execution."""
-    validate_n(n, MAX_ITERATIVE_N)
-    previous, current = 0, 1
-    for i in range(2, n + 1):
-        nxt = fibonacci_index_step(i, previous, current, crash_at, crash_mode, True)
-        previous, current = current, nxt
-    return n, current

@@ -6,7 +6,9 @@ seeded ``random.Random`` and is returned, so a failure can be replayed), restart
 server at once with the same executor id (what a supervisor does), waits for every
 workflow, and audits what DBOS recorded against the step-execution side channel:
 
-* lost: a workflow that did not end SUCCESS;
+* lost: a workflow that did not end SUCCESS (its final status, or the one it still had
+  at the timeout). An error of the run itself (a database or harness error) is no
+  verdict on a workflow: it ends the run instead;
 * wrong: a SUCCESS whose result is not ``(n, fib(n))``;
 * duplicated: a step that ran again after DBOS had recorded it as completed (a
   durable-execution violation). A step re-run because its process died *while* it ran
@@ -19,13 +21,21 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
+
+from dbos import WorkflowHandle
 
 from . import client as fc
 from .fib import fib_iterative
 from .lab import Lab
+from .waiting import WaitTimeout, wait_for
+from .worker_thread import in_worker_thread
 
 #: Clock slack between a step's start (side channel) and its recorded completion, seconds.
 CLOCK_SLACK_SEC = 0.002
+#: The least time the audit gives a workflow that is still running once the run's timeout
+#: has passed (the later ones of a long list get a look of their own), seconds.
+LATE_LOOK_SEC = 1.0
 
 
 @dataclass
@@ -68,21 +78,23 @@ def run_chaos(
     chooser = random.Random(seed)
     report = ChaosReport(seed=seed, workflows=workflows)
     group = lab.start_servers([f"chaos-{i + 1}" for i in range(servers)])
-    options = fc.enqueue_options("fibonacci_steps_workflow")
-    started = time.monotonic()
-    handles = [
-        fc.off_loop(lab.client.enqueue, options, n, step_seconds=step_seconds)
-        for _ in range(workflows)
-    ]
-    for _ in range(kills):
-        time.sleep(chooser.uniform(0.5, 1.0))
-        victim = chooser.choice(group.servers)
-        report.kills.append((round(time.monotonic() - started, 3), victim.name))
-        victim.kill()
-        victim.start().wait_ready()  # the supervisor's job: same executor id, at once
-    audit(lab, handles, n, report, timeout)
-    report.seconds = time.monotonic() - started
-    group.stop()
+    try:
+        options = fc.enqueue_options("fibonacci_steps_workflow")
+        started = time.monotonic()
+        handles = [
+            in_worker_thread(lab.client.enqueue, options, n, step_seconds=step_seconds)
+            for _ in range(workflows)
+        ]
+        for _ in range(kills):
+            time.sleep(chooser.uniform(0.5, 1.0))
+            victim = chooser.choice(group.servers)
+            report.kills.append((round(time.monotonic() - started, 3), victim.name))
+            victim.kill()
+            victim.start().wait_ready()  # the supervisor's job: same executor id, at once
+        audit(lab, handles, n, report, timeout)
+        report.seconds = time.monotonic() - started
+    finally:
+        group.stop()
     return report
 
 
@@ -91,12 +103,10 @@ def audit(lab: Lab, handles: list, n: int, report: ChaosReport, timeout: float) 
     expected = (n, fib_iterative(n))
     deadline = time.monotonic() + timeout
     for handle in handles:
-        try:
-            result = fc.wait_result(handle, timeout=max(deadline - time.monotonic(), 1))
-        except Exception:  # a workflow that failed or never finished is lost
+        wait = max(deadline - time.monotonic(), LATE_LOOK_SEC)
+        if in_worker_thread(final_status, handle, wait) != "SUCCESS":
             report.lost.append(handle.workflow_id)
-            continue
-        if tuple(result) != expected:
+        elif tuple(in_worker_thread(handle.get_result)) != expected:
             report.wrong.append(handle.workflow_id)
     ids = [h.workflow_id for h in handles]
     completed_at = {
@@ -113,3 +123,17 @@ def audit(lab: Lab, handles: list, n: int, report: ChaosReport, timeout: float) 
         if late:
             report.duplicated.append((workflow_id, index))
         report.rerun_in_flight += len(starts) - 1 - len(late)
+
+
+def final_status(handle: WorkflowHandle[Any], timeout: float) -> str:
+    """The workflow's status once it has finished, or the one it still has after
+    ``timeout`` seconds; errors reading it are raised, not taken for a status."""
+
+    def finished() -> str | None:
+        status = handle.get_status().status
+        return status if status in fc.FINISHED_STATUSES else None
+
+    try:
+        return wait_for(finished, timeout, f"workflow {handle.workflow_id} to finish")
+    except WaitTimeout:
+        return handle.get_status().status

@@ -3,8 +3,8 @@
 ``python -m fiblab.server`` (and the variant servers, which run its ``main``),
 ``python -m fiblab.health`` and ``python -m fiblab.supervisor`` take the same common
 options, spelled and checked the same way, and each prints ``[program pid=N] message``
-lines through one :func:`logger`. Bad arguments exit with :data:`EXIT_BAD_ARGUMENTS`
-(argparse's own code).
+lines through one :func:`logger`. Every program's exit codes are in one table below;
+bad arguments exit with :data:`EXIT_BAD_ARGUMENTS` (argparse's own code).
 """
 
 from __future__ import annotations
@@ -16,8 +16,24 @@ from collections.abc import Callable
 
 from . import config
 
-#: Exit code for bad arguments, as argparse uses it.
+# --- exit codes: one table for every fiblab program ---------------------------------------
+# A value may mean different things in different programs (3: request timed out, or a
+# server's database file deleted); each program documents its own in its --help.
+
+EXIT_OK = 0
+#: request: some workflow failed; supervisor: gave up on a worker that kept crashing;
+#: blind_health --parent-loop: a child died.
+EXIT_FAILED = 1
+#: Bad arguments (every program), as argparse uses it; nothing was done.
 EXIT_BAD_ARGUMENTS = 2
+#: request: not every result arrived within --timeout (what was enqueued stays queued).
+EXIT_TIMEOUT = 3
+#: server: its SQLite database file was deleted or replaced.
+EXIT_DATABASE_GONE = 3
+#: server: DBOS could not shut down cleanly in time (e.g. the database is down).
+EXIT_UNCLEAN = 4
+#: server: the database could not be reached or prepared within --database-wait.
+EXIT_NO_DATABASE = 5
 
 Log = Callable[[str], None]
 

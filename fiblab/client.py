@@ -2,8 +2,9 @@
 
 Every helper works both from plain Python and from a notebook cell. DBOS warns when
 a synchronous database call runs on a thread with a running event loop (a Jupyter
-cell has one), so the synchronous helpers do their database work on a helper thread
-when a loop is running; the ``*_async`` helpers use DBOS's async API.
+cell has one), so the synchronous helpers do their database work through
+:func:`fiblab.worker_thread.in_worker_thread`; the ``*_async`` helpers use DBOS's async
+API. Turning step rows into a timeline is :mod:`fiblab.timeline`'s job.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from dbos import (
 )
 
 from . import config
-from .database import off_loop
 from .fib import MAX_ITERATIVE_N, MAX_RECURSIVE_N, validate_n
 from .waiting import WaitTimeout, wait_for
+from .worker_thread import in_worker_thread
 
 #: fiblab's workflows that take a Fibonacci ``n``, with the largest n each accepts.
 FIBONACCI_WORKFLOWS = {
@@ -63,8 +64,10 @@ def check_target(client: DBOSClient, workflow_name: str, queue: str) -> int:
         raise ValueError(
             f"workflow_name must be one of {sorted(FIBONACCI_WORKFLOWS)}, got {workflow_name!r}"
         )
-    if not isinstance(queue, str) or off_loop(client.retrieve_queue, queue) is None:
-        known = sorted(q.name for q in off_loop(client.list_queues) if not q.name.startswith("_"))
+    if not isinstance(queue, str) or in_worker_thread(client.retrieve_queue, queue) is None:
+        known = sorted(
+            q.name for q in in_worker_thread(client.list_queues) if not q.name.startswith("_")
+        )
         raise ValueError(
             f"queue {queue!r} is not registered in this database (registered: {known}); "
             "start a server for it first"
@@ -84,7 +87,7 @@ def enqueue_many(
     allowed = check_target(client, workflow_name, queue)
     checked = check_inputs(ns, allowed if maximum is None else min(maximum, allowed))
     options = enqueue_options(workflow_name, queue)
-    return off_loop(lambda: [client.enqueue(options, n) for n in checked])
+    return in_worker_thread(lambda: [client.enqueue(options, n) for n in checked])
 
 
 async def enqueue_many_async(
@@ -129,10 +132,10 @@ def results_as_completed(
     deadline = time.monotonic() + timeout
     pause = polling_interval_sec
     while pending:
-        finished = off_loop(_finished_ids, client, list(pending))
+        finished = in_worker_thread(_finished_ids, client, list(pending))
         for workflow_id in finished:
             handle = pending.pop(workflow_id)
-            yield workflow_id, off_loop(_result_or_error, handle, polling_interval_sec)
+            yield workflow_id, in_worker_thread(_result_or_error, handle, polling_interval_sec)
         if finished:
             pause = polling_interval_sec
             continue
@@ -194,7 +197,7 @@ def _result_or_error(handle: WorkflowHandle[Any], polling_interval_sec: float) -
 
 def is_finished(handle: WorkflowHandle[Any]) -> bool:
     """Whether DBOS has given the workflow one of the :data:`FINISHED_STATUSES`."""
-    return off_loop(handle.get_status).status in FINISHED_STATUSES
+    return in_worker_thread(handle.get_status).status in FINISHED_STATUSES
 
 
 def wait_result(
@@ -222,7 +225,7 @@ def wait_result(
             ) from None
         return handle.get_result(polling_interval_sec=polling_interval_sec)
 
-    return off_loop(wait)
+    return in_worker_thread(wait)
 
 
 def workflow_rows(
@@ -251,7 +254,7 @@ def workflow_rows(
             for s in statuses
         ]
 
-    return off_loop(read)
+    return in_worker_thread(read)
 
 
 def step_rows(client: DBOSClient, workflow_ids: Sequence[str]) -> list[dict]:
@@ -284,36 +287,4 @@ def step_rows(client: DBOSClient, workflow_ids: Sequence[str]) -> list[dict]:
                 )
         return rows
 
-    return off_loop(read)
-
-
-def workflow_spans(rows: Sequence[dict]) -> list[dict]:
-    """Collapse step rows into one row per workflow: first step start to last step end."""
-    spans: dict[str, dict] = {}
-    for row in rows:
-        if row["start"] is None or row["end"] is None:
-            continue
-        span = spans.setdefault(
-            row["workflow_id"],
-            {
-                "workflow_id": row["workflow_id"],
-                "executor_id": row["executor_id"],
-                "start": row["start"],
-                "end": row["end"],
-                "steps": 0,
-            },
-        )
-        span["start"] = min(span["start"], row["start"])
-        span["end"] = max(span["end"], row["end"])
-        span["steps"] += 1
-    return sorted(spans.values(), key=lambda s: s["start"])
-
-
-def max_concurrency(spans: Sequence[dict]) -> int:
-    """The largest number of spans running at the same instant."""
-    events = sorted([(s["start"], 1) for s in spans] + [(s["end"], -1) for s in spans])
-    running = peak = 0
-    for _at, change in events:
-        running += change
-        peak = max(peak, running)
-    return peak
+    return in_worker_thread(read)

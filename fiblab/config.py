@@ -56,6 +56,9 @@ SQLITE_FILENAME = "fiblab.sqlite"
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$")
 
+# This process's own scratch folder (see use_scratch_dir); None: FIBLAB_SCRATCH_DIR.
+_process_scratch: Path | None = None
+
 
 def check_name(name: str, what: str = "name") -> str:
     """Return ``name`` if it is a safe identifier for files and databases, else raise."""
@@ -67,16 +70,29 @@ def check_name(name: str, what: str = "name") -> str:
     return name
 
 
+def use_scratch_dir(path: Path | str | None) -> None:
+    """Make ``path`` this process's scratch folder: where the steps that run in this
+    process write their side files (step log, crash markers). ``None`` undoes it.
+
+    A setting of this process only: unlike ``FIBLAB_SCRATCH_DIR`` it reaches no child
+    process, and a notebook kernel changes it only by launching DBOS in it
+    (``Lab.launch_dbos``), so a second Lab in the same kernel does not redirect it.
+    """
+    global _process_scratch
+    _process_scratch = None if path is None else Path(path).resolve()
+
+
 def scratch_dir(name: str | None = None, root: Path | str | None = None) -> Path:
     """The scratch folder for ``name`` (created on demand).
 
-    With no name, the folder named by ``FIBLAB_SCRATCH_DIR`` (what a server was given),
-    else ``./scratch``. With a name, ``<root>/scratch/<name>`` if ``root`` is given, else
+    With no name, this process's folder: the one :func:`use_scratch_dir` set, else the
+    one ``FIBLAB_SCRATCH_DIR`` names (what a server was started with), else ``./scratch``.
+    With a name, ``<root>/scratch/<name>`` if ``root`` is given, else
     ``$FIBLAB_SCRATCH_ROOT/<name>`` (the test suite sets it, so tests never touch a
     learner's notebook folders), else ``./scratch/<name>``.
     """
     if name is None:
-        path = Path(os.environ.get(SCRATCH_ENV) or Path.cwd() / "scratch")
+        path = _process_scratch or Path(os.environ.get(SCRATCH_ENV) or Path.cwd() / "scratch")
     elif root is not None:
         path = Path(root) / "scratch" / check_name(name, "scratch name")
     else:

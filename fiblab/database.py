@@ -1,40 +1,25 @@
-"""The system database, set up in one place: migrate, prepare, connect, drop, read back.
+"""The system database, set up in one place: migrate, prepare, connect, drop.
 
 DBOS creates its tables when a process launches; a client or a notebook that gets there
 first finds none ("no such table"). :func:`prepare_database` and :func:`connect` run
-DBOS's migrations first. DBOS warns when a synchronous database call runs on a thread
-with a running event loop (a Jupyter cell has one): :func:`off_loop` moves such calls to
-a helper thread.
+DBOS's migrations first (from a notebook cell, on a worker thread: see
+:mod:`fiblab.worker_thread`). Reading back what DBOS stored is :mod:`fiblab.stored`'s job.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 from . import config
 from .waiting import WaitTimeout, wait_for
+from .worker_thread import in_worker_thread
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from dbos import DBOSClient
 
-T = TypeVar("T")
-
 #: Pause between two migration attempts while the database is busy, seconds.
 MIGRATION_RETRY_SEC = 0.5
-
-
-def off_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run ``function`` here, or on a helper thread if this thread runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return function(*args, **kwargs)
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(function, *args, **kwargs).result()
 
 
 def sqlalchemy_url(database_url: str, database: str | None = None) -> sa.engine.URL:
@@ -111,7 +96,7 @@ def prepare_database(
         finally:
             client.destroy()
 
-    off_loop(prepare)
+    in_worker_thread(prepare)
 
 
 def connect(database_url: str) -> DBOSClient:
@@ -126,7 +111,7 @@ def connect(database_url: str) -> DBOSClient:
         migrate(database_url)
         return DBOSClient(system_database_url=database_url, application_name=config.APP_NAME)
 
-    return off_loop(make)
+    return in_worker_thread(make)
 
 
 def drop_database(database_url: str) -> None:
@@ -143,24 +128,5 @@ def drop_database(database_url: str) -> None:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
-
-
-def stored_inputs(database_url: str, workflow_id: str) -> str:
-    """A workflow's arguments exactly as the system database stores them (DBOS 3.4 keeps
-    them in the ``workflow_input`` table; older rows in ``workflow_status.inputs``)."""
-    import sqlalchemy as sa
-
-    schema = "dbos." if config.is_postgres(database_url) else ""
-    query = sa.text(
-        f"SELECT COALESCE(i.inputs, s.inputs) FROM {schema}workflow_status s "
-        f"LEFT JOIN {schema}workflow_input i ON i.workflow_uuid = s.workflow_uuid "
-        "WHERE s.workflow_uuid = :wid"
-    )
-    engine = sa.create_engine(sqlalchemy_url(database_url))
-    try:
-        with engine.connect() as conn:
-            return conn.execute(query, {"wid": workflow_id}).scalar_one()
     finally:
         engine.dispose()

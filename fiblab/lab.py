@@ -1,48 +1,59 @@
 """One notebook's (or test's) workspace: scratch folder, database, client and servers.
 
-``Lab("03_servers")`` gives the notebook its own scratch folder and system database,
-starts fresh each time (so "Run All" twice gives the same results), and tracks
-every server it starts so :meth:`Lab.close` — or interpreter exit — stops them.
+``Lab("03_servers")`` names the notebook's own scratch folder and system database and
+tracks every server it starts, so :meth:`Lab.close` — or interpreter exit — stops them.
+Creating a Lab changes nothing: ``Lab.fresh("03_servers")`` is the one that deletes what an
+earlier run left (so "Run All" twice gives the same results).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from dbos import DBOS, DBOSClient, WorkflowHandle, WorkflowHandleAsync
 
-from . import app, config
+from . import app, config, steplog
 from .client import enqueue_options
-from .database import connect, drop_database, off_loop, prepare_database
-from .processes import ManagedProcess, ServerGroup, ServerProcess, stop_previous_copy
-from .waiting import wait_for
+from .database import connect, drop_database, prepare_database
+from .processes import ServerGroup
+from .spawn import ManagedProcess, ServerProcess, stop_previous_copy
+from .waiting import wait_for, wait_for_async
+from .worker_thread import in_worker_thread
+
+#: How long closing a client may take, seconds. After a database outage its pool's
+#: connections are dead and closing them can hang: past this, it is left to finish alone.
+CLIENT_CLOSE_TIMEOUT_SEC = 5.0
+
+# The Lab whose DBOS runs in this process (see Lab.launch_dbos); one per process.
+_dbos_owner: Lab | None = None
 
 
 class Lab:
     """A named, isolated workspace; see the module docstring."""
 
-    def __init__(
-        self, name: str, root: Path | str | None = None, fresh: bool = True, sqlite: bool = False
-    ) -> None:
+    def __init__(self, name: str, root: Path | str | None = None, sqlite: bool = False) -> None:
+        """Name the workspace; nothing is deleted, started or connected yet."""
         self.name = config.check_name(name, "lab name")
         self.scratch = config.scratch_dir(name, root)
         self.database_url = config.database_url(name, self.scratch, sqlite=sqlite)
         self.processes: list[ManagedProcess] = []
         self._client: DBOSClient | None = None
-        self._dbos_in_kernel = False
-        if fresh:
-            self.reset()
-        # Steps that run in this process (DBOS in the kernel) write their side files here.
-        os.environ[config.SCRATCH_ENV] = str(self.scratch)
+
+    @classmethod
+    def fresh(cls, name: str, root: Path | str | None = None, sqlite: bool = False) -> Lab:
+        """A Lab that starts from nothing: DELETES everything in its scratch folder and its
+        database (workflows, step log, servers an earlier run left running); see :meth:`reset`."""
+        return cls(name, root, sqlite).reset()
 
     # --- state ------------------------------------------------------------------------
 
-    def reset(self) -> None:
-        """Stop what an earlier run left, then empty the scratch folder and database."""
+    def reset(self) -> Lab:
+        """Stop what an earlier run left, then empty the scratch folder and database
+        (deleted, not kept aside); returns this lab."""
         self.close()
         pid_dir = self.scratch / "pids"
         if pid_dir.is_dir():
@@ -56,6 +67,7 @@ class Lab:
         if config.is_postgres(self.database_url):
             drop_database(self.database_url)
         prepare_database(self.database_url)  # servers then poll my_queue from their launch
+        return self
 
     @property
     def client(self) -> DBOSClient:
@@ -65,14 +77,20 @@ class Lab:
         return self._client
 
     def reconnect(self) -> DBOSClient:
-        """A new client in place of the current one, which is dropped without a goodbye
-        (after a database outage its connection pool is dead, and closing it could hang)."""
-        self._client = None
+        """A new client in place of the current one. The old one is closed, waiting at
+        most :data:`CLIENT_CLOSE_TIMEOUT_SEC` (after a database outage closing its dead
+        connections can hang)."""
+        self._close_client()
         return self.client
 
+    def _close_client(self) -> None:
+        old, self._client = self._client, None
+        if old is not None:
+            _run_with_bound(old.destroy, CLIENT_CLOSE_TIMEOUT_SEC, "closing the old client")
+
     def executions(self, workflow_id: str | None = None) -> list[dict]:
-        """Step executions recorded through the side channel (see ``app.record_execution``)."""
-        return app.read_executions(self.scratch, workflow_id)
+        """Step executions recorded through the side channel (see ``steplog.record_execution``)."""
+        return steplog.read_executions(self.scratch, workflow_id)
 
     def steps_by_process(self, workflow_id: str) -> list[list[int]]:
         """The steps of ``workflow_id`` that really ran, one list per process, in order."""
@@ -94,19 +112,27 @@ class Lab:
     ) -> WorkflowHandle[Any]:
         """Enqueue ``fibonacci_steps_workflow(n, **options)``; return its handle once
         ``wait_steps`` of its steps have run (e.g. to crash a server mid-workflow)."""
-        handle = off_loop(
+        handle = in_worker_thread(
             self.client.enqueue, enqueue_options("fibonacci_steps_workflow"), n, **options
         )
         self.wait_steps(handle.workflow_id, wait_steps, timeout)
         return handle
 
+    async def wait_steps_async(self, workflow_id: str, count: int, timeout: float = 30.0) -> None:
+        """:meth:`wait_steps` for a running event loop: it awaits, the loop runs on."""
+        await wait_for_async(
+            lambda: len(self.executions(workflow_id)) >= count,
+            timeout,
+            f"{count} steps of workflow {workflow_id} to run",
+        )
+
     async def enqueue_steps_async(
         self, n: int, *, wait_steps: int = 0, timeout: float = 30.0, **options: Any
     ) -> WorkflowHandleAsync[Any]:
-        """:meth:`enqueue_steps` with ``await client.enqueue_async`` (a notebook cell)."""
+        """:meth:`enqueue_steps` with ``await`` all the way (a notebook cell)."""
         target = enqueue_options("fibonacci_steps_workflow")
         handle = await self.client.enqueue_async(target, n, **options)
-        self.wait_steps(handle.workflow_id, wait_steps, timeout)
+        await self.wait_steps_async(handle.workflow_id, wait_steps, timeout)
         return handle
 
     # --- servers ----------------------------------------------------------------------
@@ -135,28 +161,51 @@ class Lab:
     # --- DBOS inside this process -----------------------------------------------------
 
     async def launch_dbos(self, executor_id: str = "kernel", **queue_options: Any) -> Any:
-        """Launch DBOS in this process (a notebook kernel) on this lab's database.
+        """Launch DBOS in this process (a notebook kernel) on this lab's database; the
+        steps that then run here log to this lab's scratch folder.
 
-        Run twice in one kernel, it shuts the earlier DBOS down first, so the new
-        launch really uses this lab's (fresh) database.
+        Run twice in one kernel (or by another Lab), it shuts the earlier DBOS down
+        first, so the new launch really uses this lab's database.
         """
-        if self._dbos_in_kernel or _dbos_is_launched():
+        global _dbos_owner
+        if _dbos_owner is not None or _dbos_is_launched():
             DBOS.destroy()
-        self._dbos_in_kernel = True
+        _dbos_owner = self
+        config.use_scratch_dir(self.scratch)
         return await app.launch_async(self.database_url, executor_id, **queue_options)
+
+    @property
+    def owns_dbos(self) -> bool:
+        """Whether the DBOS running in this process is this lab's (:meth:`launch_dbos`)."""
+        return _dbos_owner is self
+
+    def _stop_dbos(self) -> None:
+        global _dbos_owner
+        if _dbos_owner is self:
+            _dbos_owner = None
+            config.use_scratch_dir(None)
+            in_worker_thread(DBOS.destroy)
 
     # --- cleanup ----------------------------------------------------------------------
 
     def close(self) -> None:
-        """Stop every process this lab started, close the client and in-kernel DBOS."""
-        ServerGroup([p for p in self.processes if p.alive]).stop()
-        self.processes = []
-        if self._client is not None:
-            off_loop(self._client.destroy)
-            self._client = None
-        if self._dbos_in_kernel:
-            off_loop(DBOS.destroy)
-            self._dbos_in_kernel = False
+        """Stop every process this lab started, close its client and its in-process DBOS.
+
+        Each part is attempted even when an earlier one raises; then the first error is
+        raised again.
+        """
+        errors: list[Exception] = []
+        for part in (self._stop_processes, self._close_client, self._stop_dbos):
+            try:
+                part()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+
+    def _stop_processes(self) -> None:
+        running, self.processes = [p for p in self.processes if p.alive], []
+        ServerGroup(running).stop()
 
     def __enter__(self) -> Lab:
         return self
@@ -166,6 +215,24 @@ class Lab:
 
     def __repr__(self) -> str:
         return f"<Lab {self.name} database={config.mask_url(self.database_url)}>"
+
+
+def _run_with_bound(function: Callable[[], object], timeout: float, what: str) -> None:
+    """Run ``function`` on a daemon thread and wait at most ``timeout`` seconds for it;
+    an error it raises in time is raised here."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            function()
+        except BaseException as error:
+            failure.append(error)
+
+    worker = threading.Thread(target=run, name=f"fiblab: {what}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if failure:
+        raise failure[0]
 
 
 def _dbos_is_launched() -> bool:

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from . import cli
+
 #: How often the watcher looks at the parent pid where it cannot be told (no pidfd:
 #: not Linux), seconds.
 WATCH_INTERVAL_SEC = 0.2
@@ -149,7 +151,7 @@ def start_watcher(
     parent_pid: int | None,
     sqlite_file: Path | None = None,
     on_database_gone: Callable[[], None] | None = None,
-    database_gone_exit_code: int = 3,
+    database_gone_exit_code: int = cli.EXIT_DATABASE_GONE,
 ) -> None:
     """A daemon thread that requests a stop when ``parent_pid`` stops being our parent,
     or when ``sqlite_file``, once created, is deleted or replaced (after calling

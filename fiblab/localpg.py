@@ -119,6 +119,14 @@ class LocalPostgres:
             self.stop()
         user = _run_as()
         data_root = Path(tempfile.mkdtemp(prefix="fiblab-pg-"))
+        try:
+            return self._create(bin_dir, user, data_root)
+        except BaseException:  # initdb or pg_ctl failed, or an interrupt: leave nothing
+            self._remove(bin_dir, user, data_root)
+            raise
+
+    def _create(self, bin_dir: Path, user: str | None, data_root: Path) -> str:
+        """Create and start a cluster in ``data_root``; write the state and env files."""
         data_dir = data_root / "data"
         password = secrets.token_urlsafe(18)
         port = _free_port()
@@ -149,14 +157,17 @@ class LocalPostgres:
             state = json.loads(self.state_file.read_text())
         except (OSError, ValueError):
             return False
-        data_root = Path(state["data_root"])
+        self._remove(Path(state["bin_dir"]), state["user"], Path(state["data_root"]))
+        return True
+
+    def _remove(self, bin_dir: Path, user: str | None, data_root: Path) -> None:
+        """Stop the cluster in ``data_root`` if one runs there; delete it and the state."""
         if (data_root / "data").exists():
             stop_args = ["-D", str(data_root / "data"), "-m", "immediate", "-w", "stop"]
-            self._pg(Path(state["bin_dir"]), state["user"], "pg_ctl", *stop_args, check=False)
+            self._pg(bin_dir, user, "pg_ctl", *stop_args, check=False)
         shutil.rmtree(data_root, ignore_errors=True)
         self.state_file.unlink(missing_ok=True)
         self.env_file.unlink(missing_ok=True)
-        return True
 
     def halt(self) -> None:
         """Stop the server but keep its data (to simulate an outage); :meth:`resume` restarts it."""
@@ -212,12 +223,29 @@ def run_with_postgres(command: Sequence[str], install: bool, required: bool) -> 
         print(f"\n{banner}\nSKIPPING THE POSTGRESQL PASS: {error}\n{banner}\n", flush=True)
         return 1 if required else 0
     print(f"fiblab.localpg: PostgreSQL ready at {mask_url(url)}", flush=True)
-    child = subprocess.Popen(list(command), env={**os.environ, DATABASE_URL_ENV: url})
+    try:
+        return run_child(command, {**os.environ, DATABASE_URL_ENV: url})
+    finally:
+        cluster.stop()
+        print("fiblab.localpg: PostgreSQL stopped and removed", flush=True)
+
+
+def run_child(command: Sequence[str], env: dict[str, str]) -> int:
+    """Run ``command`` and return its exit code; it is killed if this function is left early.
+
+    While it runs, SIGTERM is passed on to it, and SIGINT is ignored here, as ``system()``
+    does: a terminal's Ctrl-C goes to the whole foreground process group, the child
+    included, so passing it on would make the child see it twice.
+    """
+    child = subprocess.Popen(list(command), env=env)
 
     def forward(signum: int, _frame: object) -> None:
         child.send_signal(signum)
 
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
+    }
     try:
         return child.wait()
     finally:
@@ -226,8 +254,6 @@ def run_with_postgres(command: Sequence[str], install: bool, required: bool) -> 
         if child.poll() is None:
             child.kill()
             child.wait()
-        cluster.stop()
-        print("fiblab.localpg: PostgreSQL stopped and removed", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

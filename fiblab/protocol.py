@@ -1,9 +1,9 @@
 """What fiblab's programs tell the process that started them, and how that reads it back.
 
 A child program (server, health process, supervisor) prints one *ready line* on stdout
-when it can take work; the parent-side handles in :mod:`fiblab.processes` wait for it in
+when it can take work; the parent-side handles in :mod:`fiblab.spawn` wait for it in
 the child's log and read the port it names. Both sides import these names from here, so
-a child never imports the code that manages it.
+a server or a health process never imports the code that starts it (:mod:`fiblab.spawn`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ SERVER_READY_PREFIX = "fiblab-server ready"
 HEALTH_READY_PREFIX = "fiblab-health ready"
 #: Ready line of ``python -m fiblab.supervisor``.
 SUPERVISOR_READY_PREFIX = "fiblab-supervisor ready"
+#: Ready line of ``python -m fiblab.variants.blind_health`` (notebook 06's original shape).
+BLIND_HEALTH_READY_PREFIX = "blind-health ready"
 #: Line a server started with ``--health-port`` prints once its own endpoint listens.
 WORKER_HEALTH_PREFIX = "fiblab-server health endpoint"
 

@@ -22,12 +22,15 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from dbos import DBOSClient, EnqueueOptions, WorkflowHandleAsync
+from dbos import DBOSClient, WorkflowHandleAsync
 
 from . import config
+from .cli import EXIT_BAD_ARGUMENTS, EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
+from .client import enqueue_options, results_as_completed_async
 from .fib import MAX_RECURSIVE_N, validate_n
 
-EXIT_FAILED, EXIT_BAD_ARGUMENTS, EXIT_TIMEOUT = 1, 2, 3
+#: How often each result is looked for, seconds.
+RESULT_POLLING_SEC = 0.05
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,13 +67,9 @@ async def run(database_url: str, ns: Sequence[int], queue: str, timeout: float) 
 
     migrate(database_url)
     client = DBOSClient(system_database_url=database_url)
-    options: EnqueueOptions = {
-        "queue_name": queue,
-        "workflow_name": config.WORKFLOW_NAME,
-        # fiblab's servers all run this application version; naming it means they take
-        # the work even if some other version of the app has touched this database.
-        "app_version": config.APP_VERSION,
-    }
+    # fiblab's servers all run fiblab's application version; naming it means they take
+    # the work even if some other version of the app has touched this database.
+    options = enqueue_options(queue=queue)
     try:
         print(f"client pid {os.getpid()}: requesting fib(n) for n in {list(ns)}", flush=True)
         handles = []
@@ -87,43 +86,33 @@ async def print_as_completed(
     handles: Sequence[WorkflowHandleAsync], timeout: float, started: float
 ) -> int:
     """Print each workflow's result as it completes, then the summary; the exit code."""
-
-    async def outcome(handle: WorkflowHandleAsync) -> tuple[WorkflowHandleAsync, object, str]:
-        try:
-            result: object = await handle.get_result(polling_interval_sec=0.05)
-        except Exception as error:  # a failed workflow is a result to report
-            result = error
-        status = await handle.get_status()
-        return handle, result, status.executor_id or "?"
-
-    tasks = [asyncio.ensure_future(outcome(handle)) for handle in handles]
+    by_id = {handle.workflow_id: handle for handle in handles}
     results, executors, failed = [], Counter(), 0
     try:
-        for next_done in asyncio.as_completed(tasks, timeout=timeout):
-            handle, result, executor = await next_done
+        async for workflow_id, result in results_as_completed_async(
+            handles, timeout, RESULT_POLLING_SEC
+        ):
+            handle = by_id.pop(workflow_id)
+            executor = (await handle.get_status()).executor_id or "?"
             executors[executor] += 1
             if isinstance(result, Exception):
                 failed += 1
-                print(f"FAILED: workflow {handle.workflow_id} on {executor}: {result}", flush=True)
+                print(f"FAILED: workflow {workflow_id} on {executor}: {result}", flush=True)
                 continue
             n, value, seconds = result
             results.append((n, value, seconds))
             print(
                 f"done: fib({n}) = {value} (took {seconds:.3f} s) "
-                f"[workflow {handle.workflow_id}, executor {executor}]",
+                f"[workflow {workflow_id}, executor {executor}]",
                 flush=True,
             )
-    except asyncio.TimeoutError:  # the builtin TimeoutError from Python 3.11 on
-        waiting = [h.workflow_id for h, task in zip(handles, tasks, strict=True) if not task.done()]
+    except TimeoutError:  # asyncio's timeouts raise the builtin one (Python 3.11 on)
         print(
-            f"error: {len(waiting)} workflows unfinished after {timeout:g} s (still queued: "
-            f"{', '.join(waiting)}). Is a fiblab server running on this database and queue?",
+            f"error: {len(by_id)} workflows unfinished after {timeout:g} s (still queued: "
+            f"{', '.join(by_id)}). Is a fiblab server running on this database and queue?",
             file=sys.stderr,
         )
         return EXIT_TIMEOUT
-    finally:
-        for task in tasks:
-            task.cancel()
 
     print("\n=== Summary ===")
     for n, value, seconds in results:
@@ -132,7 +121,7 @@ async def print_as_completed(
     print(f"workflows per executor: {by_executor}")
     print(f"total computation time: {sum(seconds for *_, seconds in results):.3f} s")
     print(f"wall time: {time.monotonic() - started:.3f} s")
-    return EXIT_FAILED if failed else 0
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

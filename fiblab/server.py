@@ -11,7 +11,7 @@ prints a ready line, and serves workflows until it is told to stop:
   server notices within a fraction of a second and stops the same way, with no grace.
 
 With ``--health-port PORT`` (0: a free port) it also serves ``GET /health`` from a
-thread of its own (see :mod:`fiblab.health`), and logs the port before its ready line.
+thread of its own (see :mod:`fiblab.health_endpoint`), and logs the port before its ready line.
 That thread shares the interpreter lock with the workflow steps; a separate health
 process (``python -m fiblab.health``) does not.
 """
@@ -31,7 +31,7 @@ from .protocol import SERVER_READY_PREFIX as READY_PREFIX
 from .protocol import WORKER_HEALTH_PREFIX
 
 if TYPE_CHECKING:
-    from .health import OwnProcess
+    from .health_endpoint import OwnProcess
 
 
 DESCRIPTION = "Run one fiblab DBOS server: it takes fibonacci_workflow jobs from a queue."
@@ -110,12 +110,6 @@ def show_workflow_log() -> None:
     workflow_log.setLevel(logging.INFO)
 
 
-#: Exit code when the server stops because its SQLite database file was deleted.
-EXIT_DATABASE_GONE = 3
-#: Exit code when the database could not be reached or prepared within --database-wait.
-EXIT_NO_DATABASE = 5
-#: Exit code when DBOS could not shut down cleanly in time (e.g. the database is down).
-EXIT_UNCLEAN = 4
 #: How long a stop may wait on the database before exiting anyway, seconds.
 SHUTDOWN_DB_TIMEOUT_SEC = 3.0
 
@@ -134,7 +128,7 @@ def main(
         return cli.refuse(problem)
     if args.scratch_dir:
         os.makedirs(args.scratch_dir, exist_ok=True)
-        os.environ[config.SCRATCH_ENV] = os.path.abspath(args.scratch_dir)
+        config.use_scratch_dir(args.scratch_dir)
 
     stop = lifecycle.StopRequest(log)
     stop.install_signal_handlers()
@@ -153,14 +147,14 @@ def main(
             f"error: the SQLite database {sqlite_file} was deleted or replaced; restart this "
             "server (same executor id) once the database is back"
         ),
-        database_gone_exit_code=EXIT_DATABASE_GONE,
+        database_gone_exit_code=cli.EXIT_DATABASE_GONE,
     )
     try:
         health = _start_health_endpoint(args.health_port, args.executor_id)
     except OSError as error:
         return cli.refuse(f"cannot serve health on port {args.health_port}: {error}")
 
-    from . import app
+    from . import app, failing_workflows  # noqa: F401 (importing registers their workflows)
     from .database import DatabaseNotReady
 
     taken = args.worker_concurrency
@@ -180,7 +174,7 @@ def main(
         )
     except DatabaseNotReady as error:  # not usable within --database-wait
         log(f"error: {error}")
-        return EXIT_NO_DATABASE
+        return cli.EXIT_NO_DATABASE
     log(
         f"{READY_PREFIX} executor_id={args.executor_id} pid={os.getpid()} ppid={parent_pid} "
         f"queue={args.queue} worker_concurrency={args.worker_concurrency} prefetch={args.prefetch} "
@@ -193,7 +187,7 @@ def main(
         health.phase = "stopping"
     grace = args.grace if stop.graceful else 0
     log(f"stopping: {stop.reason}; letting running workflows finish for up to {grace} s")
-    code = stop.exit_code if shut_down(args.executor_id, grace) else EXIT_UNCLEAN
+    code = stop.exit_code if shut_down(args.executor_id, grace) else cli.EXIT_UNCLEAN
     log("stopped" if code == 0 else f"stopped (exit code {code})")
     sys.stdout.flush()
     sys.stderr.flush()
@@ -246,7 +240,7 @@ def _start_health_endpoint(port: int | None, executor_id: str) -> OwnProcess | N
     whose ``phase`` the caller moves on (starting → ready → stopping)."""
     if port is None:
         return None
-    from .health import HealthServer, OwnProcess
+    from .health_endpoint import HealthServer, OwnProcess
 
     report = OwnProcess(executor_id)
     server = HealthServer(report, served_by="worker-process", port=port).start()

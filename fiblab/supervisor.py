@@ -39,20 +39,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cli, lifecycle
-from .processes import (
+from .protocol import SUPERVISOR_READY_PREFIX as READY_PREFIX
+from .spawn import (
     READY_TIMEOUT_SEC,
     STOP_TIMEOUT_SEC,
     HealthProcess,
     ManagedProcess,
     ServerProcess,
 )
-from .protocol import SUPERVISOR_READY_PREFIX as READY_PREFIX
 
 #: Deaths that mean "someone asked it to stop", not a crash (systemd's clean signals).
 CLEAN_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE)
 POLL_INTERVAL_SEC = 0.05
-#: Exit code of ``python -m fiblab.supervisor`` once it gave up (bad arguments: 2).
-EXIT_GAVE_UP = 1
 RESTART_DELAY_SEC = 0.1
 
 _active: weakref.WeakSet[Supervisor] = weakref.WeakSet()
@@ -332,12 +330,12 @@ class Supervisor:
 
 def stop_all() -> None:
     """Stop every supervisor of this interpreter (first, so none restarts a worker that
-    :func:`fiblab.processes.stop_all` is stopping)."""
+    :func:`fiblab.spawn.stop_all` is stopping)."""
     for supervisor in list(_active):
         supervisor.stop(timeout=5.0)
 
 
-atexit.register(stop_all)  # registered after processes.stop_all, so it runs before it
+atexit.register(stop_all)  # registered after spawn.stop_all, so it runs before it
 
 
 # --- python -m fiblab.supervisor ---------------------------------------------------------
@@ -349,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run one fiblab server, restart it (same executor id) when it crashes, "
         "give up after too many fast crashes. Options not listed here go to the server.",
         epilog=f"Exit status: 0 when stopped (SIGTERM/SIGINT, its parent gone, or the "
-        f"worker exited cleanly); {EXIT_GAVE_UP} when it gave up on a worker that kept "
+        f"worker exited cleanly); {cli.EXIT_FAILED} when it gave up on a worker that kept "
         f"crashing; {cli.EXIT_BAD_ARGUMENTS} for bad arguments.",
     )
     cli.add_executor_id(parser)
@@ -432,7 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         supervisor.stop()
         if health is not None:
             health.stop()
-    return EXIT_GAVE_UP if supervisor.state == "gave-up" else 0
+    return cli.EXIT_FAILED if supervisor.state == "gave-up" else cli.EXIT_OK
 
 
 if __name__ == "__main__":

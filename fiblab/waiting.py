@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -24,10 +25,28 @@ def wait_for(
     Raises :class:`WaitTimeout` naming ``what`` after ``timeout`` seconds.
     """
     deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what}")
+    while not (value := _check(condition, deadline, timeout, what)):
         time.sleep(interval)
+    return value
+
+
+async def wait_for_async(
+    condition: Callable[[], T],
+    timeout: float,
+    what: str,
+    interval: float = 0.02,
+) -> T:
+    """:func:`wait_for` for a running event loop: it awaits between checks, so the loop
+    runs other tasks meanwhile (``condition`` itself must be quick)."""
+    deadline = time.monotonic() + timeout
+    while not (value := _check(condition, deadline, timeout, what)):
+        await asyncio.sleep(interval)
+    return value
+
+
+def _check(condition: Callable[[], T], deadline: float, timeout: float, what: str) -> T:
+    """``condition()``; raises :class:`WaitTimeout` if it is falsy past ``deadline``."""
+    value = condition()
+    if not value and time.monotonic() >= deadline:
+        raise WaitTimeout(f"timed out after {timeout:g} s waiting for {what}")
+    return value

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from fiblab import config, processes
+from fiblab import config, processes, spawn
 from fiblab.lab import Lab
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def lab(request: pytest.FixtureRequest):
     """A fresh Lab of this test's own; every server it started is stopped afterwards."""
     name = f"t{os.getpid()}-{next(_counter)}-{request.node.name}"[:60]
     name = "".join(c if c.isalnum() or c in "_.-" else "_" for c in name)
-    with Lab(name, root=REPO / "tests") as workspace:
+    with Lab.fresh(name, root=REPO / "tests") as workspace:
         yield workspace
 
 
@@ -155,7 +155,7 @@ def _unit_tests_start_nothing(request: pytest.FixtureRequest, monkeypatch) -> No
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    processes.stop_all()
+    spawn.stop_all()
     left = strays(wait=10.0)
     if left:
         lines = "\n".join(f"  pid {p.pid}: {' '.join(p.cmdline())}" for p in left if p.is_running())

@@ -70,7 +70,7 @@ def test_the_built_notebooks_keep_tags_hidden_solutions_ids_and_kernel() -> None
     assert [c.id for c in nb.cells[1:-1]] == [f"cell-{i:02d}" for i in range(len(nb.cells) - 2)]
     assert (nb.cells[0].id, nb.cells[-1].id) == ("nav-top", "nav-bottom")
     every = [c for notebook in built.values() for c in notebook.cells]
-    assert any(c.metadata.get("tags") == ["raises-exception"] for c in every)
+    assert any(c.metadata.get("tags") == ["exercise-check"] for c in every)
     assert any(c.metadata.get("tags") == ["solution"] for c in every)
     assert all(c.get("outputs", []) == [] for c in every)
 

@@ -22,6 +22,7 @@ PLAIN_CLIENT = textwrap.dedent(
     client = DBOSClient(system_database_url={url!r})
     handle = client.enqueue({{"queue_name": "my_queue", "workflow_name": "fibonacci_workflow"}}, 21)
     print(repr(handle.get_result(polling_interval_sec=0.05)))
+    print(handle.workflow_id)
     """
 )
 
@@ -31,22 +32,13 @@ def test_a_plain_dbos_client_is_served_by_a_fiblab_server(lab) -> None:
     lab.start_server("s1")
     result = run_python(PLAIN_CLIENT.format(url=lab.database_url), cwd=REPO)
     assert result.returncode == 0, result.stderr
-    n, value, seconds = eval(result.stdout.strip())  # noqa: S307 - our own repr
+    printed, workflow_id = result.stdout.split("\n")[:2]
+    n, value, seconds = eval(printed)  # noqa: S307 - our own repr
     assert (n, value) == (21, 10946)
-    assert 0 <= seconds < 10
-
-
-@pytest.mark.parametrize("bad", [-1, 2.5, "10", None, True, 10**6])
-def test_bad_input_is_refused_before_anything_is_enqueued(lab, bad) -> None:
-    with pytest.raises((TypeError, ValueError)) as error:
-        fc.enqueue_many(lab.client, [5, bad])
-    assert repr(bad) in str(error.value) or str(bad) in str(error.value)
-    assert fc.workflow_rows(lab.client) == []
-
-
-def test_not_a_list_is_refused(lab) -> None:
-    with pytest.raises(TypeError, match="list of ints"):
-        fc.enqueue_many(lab.client, "123")
+    (step,) = fc.step_rows(lab.client, [workflow_id])
+    # the step's own measurement: more than nothing, at most the step's recorded span
+    # (DBOS keeps milliseconds: the span may come out up to 1 ms short)
+    assert 0 < seconds <= step["end"] - step["start"] + 0.001
 
 
 def test_bad_input_sent_straight_ends_in_error_and_the_server_keeps_serving(lab) -> None:
@@ -100,15 +92,6 @@ def test_results_as_completed_async_reports_errors_as_values(lab) -> None:
     assert sorted(r[:2] for r in results if not isinstance(r, Exception)) == [(10, 55), (11, 89)]
 
 
-def test_enqueue_many_async_validates_first(lab) -> None:
-    async def run() -> None:
-        await fc.enqueue_many_async(lab.client, [3, -1])
-
-    with pytest.raises(ValueError, match="got -1"):
-        asyncio.run(run())
-    assert fc.workflow_rows(lab.client) == []
-
-
 def test_step_rows_have_millisecond_times_and_executors(lab) -> None:
     lab.start_server("s1")
     handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 6)
@@ -120,38 +103,11 @@ def test_step_rows_have_millisecond_times_and_executors(lab) -> None:
     assert [r["output"] for r in rows] == [1, 2, 3, 5, 8]
 
 
-def test_off_loop_runs_sync_calls_outside_a_running_loop() -> None:
-    async def inside() -> bool:
-        def has_loop() -> bool:
-            try:
-                asyncio.get_running_loop()
-                return True
-            except RuntimeError:
-                return False
-
-        return fc.off_loop(has_loop)
-
-    assert asyncio.run(inside()) is False
-
-
 def test_a_wrong_queue_name_is_refused_before_enqueue(lab) -> None:
     with pytest.raises(ValueError) as error:
         fc.enqueue_many(lab.client, [5], queue="my_qeueu")
     assert "'my_qeueu'" in str(error.value) and "my_queue" in str(error.value)
     assert fc.workflow_rows(lab.client) == []
-
-
-def test_a_wrong_workflow_name_is_refused_before_enqueue(lab) -> None:
-    with pytest.raises(ValueError) as error:
-        fc.enqueue_many(lab.client, [5], workflow_name="fibonaci_workflow")
-    assert "'fibonaci_workflow'" in str(error.value) and "fibonacci_workflow" in str(error.value)
-    assert fc.workflow_rows(lab.client) == []
-
-
-def test_steps_workflow_allows_larger_n(lab) -> None:
-    fc.check_inputs([500], fc.FIBONACCI_WORKFLOWS["fibonacci_steps_workflow"])
-    with pytest.raises(ValueError, match="0 to 35"):
-        fc.enqueue_many(lab.client, [500])
 
 
 def test_a_wrong_workflow_name_sent_straight_is_logged_and_serving_goes_on(lab) -> None:

@@ -49,7 +49,7 @@ def outage_lab(monkeypatch):
     cluster = LocalPostgres(REPO / "tests" / "scratch" / "outage-postgres")
     monkeypatch.setenv(config.DATABASE_URL_ENV, cluster.start())
     try:
-        with Lab("outage", root=REPO / "tests") as lab:
+        with Lab.fresh("outage", root=REPO / "tests") as lab:
             yield lab, cluster
     finally:
         cluster.stop()

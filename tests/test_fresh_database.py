@@ -2,12 +2,13 @@
 
 This is the path a person takes in a terminal (and the original experiment's three
 terminals): nothing is migrated or registered first. Each case runs on an idle machine
-and again while every core is kept busy by a CPU hog this test starts and stops, since a
-slow ``DBOS.launch()`` is what used to make a server take "not created yet" for "deleted".
+and again while every core is kept busy (``fiblab.cpu_hog``), since a slow
+``DBOS.launch()`` is what makes a server likely to take "not created yet" for "deleted".
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,40 +22,22 @@ import pytest
 from dbos import DBOSClient
 
 from fiblab import config
-from fiblab.health import probe
-from fiblab.processes import ManagedProcess, ServerProcess
+from fiblab.cpu_hog import cpu_hog
+from fiblab.probe import probe
 from fiblab.protocol import HEALTH_READY_PREFIX, SUPERVISOR_READY_PREFIX, port_in_log
+from fiblab.spawn import ManagedProcess, ServerProcess
 from fiblab.waiting import wait_for
 
 from .conftest import SCRATCH_ROOT, sqlite_pass_only
 
 pytestmark = [pytest.mark.integration, sqlite_pass_only]  # fresh SQLite paths
 
-#: A CPU hog: spins until its deadline or until the test that started it is gone.
-HOG = """
-import os, sys, time
-parent, deadline = os.getppid(), time.monotonic() + float(sys.argv[1])
-while time.monotonic() < deadline and os.getppid() == parent:
-    pass
-"""
-HOG_LIMIT_SEC = 120.0
-
 
 @pytest.fixture(params=["idle", "busy"])
 def machine(request: pytest.FixtureRequest) -> Iterator[str]:
     """The machine as it is, or with every core kept busy for the length of the test."""
-    hogs: list[subprocess.Popen[bytes]] = []
-    if request.param == "busy":
-        hogs = [
-            subprocess.Popen([sys.executable, "-c", HOG, str(HOG_LIMIT_SEC)])
-            for _ in range(os.cpu_count() or 1)
-        ]
-    try:
+    with cpu_hog() if request.param == "busy" else contextlib.nullcontext():
         yield request.param
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
 
 
 @pytest.fixture

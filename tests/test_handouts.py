@@ -5,6 +5,7 @@ person can look at what the test saw (``tests/artifacts/`` is git-ignored):
 
     tests/artifacts/handouts/            the handouts this test built (both editions)
     tests/artifacts/handouts-index.png   a full-page screenshot of the index
+    tests/artifacts/handouts-instructor.png   ... and of the instructor's notes
     tests/artifacts/handout-pages/       the first screen of every handout page
 
 Chromium is Debian's ``chromium`` package (/usr/bin/chromium), installed beforehand by
@@ -53,9 +54,15 @@ NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "tests" / "artifacts"
 OUT = ARTIFACTS / "handouts"
 INDEX_SCREENSHOT = ARTIFACTS / "handouts-index.png"
+NOTES_SCREENSHOT = ARTIFACTS / "handouts-instructor.png"
 PAGE_SCREENSHOTS = ARTIFACTS / "handout-pages"
 CHROMIUM = "/usr/bin/chromium"
 PLACEHOLDER = "# Your code here"
+CHECK_TAG = "exercise-check"
+CHECK_LABELS = {  # what the page shows on each exercise-check cell
+    "instructor": "exercise check (fails with ExerciseIncomplete until a solution runs)",
+    "student": "check: run it after your solution",
+}
 ONLY = os.environ.get("FIBLAB_HANDOUTS_ONLY", "").strip()
 
 ALL_STEMS = [p.stem for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")) if p.stem != "00_index"]
@@ -140,6 +147,7 @@ def test_the_command_writes_both_editions_and_an_index(built: SimpleNamespace) -
             assert (built.out / name.format(stem)).stat().st_size > 0
         assert (built.out / f"student/{stem}.html").stat().st_size > 0
     assert (built.out / "index.html").is_file()
+    assert (built.out / "instructor.html").is_file()
     assert (built.out / "student" / "00_index.ipynb").is_file()
     assert re.search(r"built \d+ handouts in [\d.]+ s", built.stdout), built.stdout
     assert "sizes: instructor" in built.stdout
@@ -349,6 +357,9 @@ PROBE = r"""
       visible: e.getBoundingClientRect().height > 0})),
     onPurpose: [...document.querySelectorAll('.jp-Cell.celltag_raises-exception')].map(c => ({
       cell: c.id, shown: !!c.querySelector('.fiblab-error')})),
+    checkLabels: [...document.querySelectorAll('.jp-Cell.celltag_exercise-check')]
+      .map(c => getComputedStyle(c, '::before').content),
+    banner: document.querySelector('.fiblab-banner')?.innerText || '',
     tracebacks: cells.filter(c => !c.classList.contains('celltag_raises-exception'))
       .filter(c => outputText(c).some(t => t.includes('Traceback (most recent call last)')))
       .map(c => c.id),
@@ -417,9 +428,51 @@ def test_index_in_the_browser(built: SimpleNamespace, browser: Browser, request)
     probe = browser.evaluate(PROBE)
     check_links(index, probe["links"])
     assert probe["external"] == [] and probe["fetched"] == []
+    assert "instructor.html" in probe["links"]
     png = browser.screenshot(INDEX_SCREENSHOT, full_page=True)
     assert ink(png) > 0.01, "the index page looks blank"
     say(request.config, f"\n[handouts] index screenshot: {INDEX_SCREENSHOT}")
+
+
+def check_paragraphs(stem: str) -> int:
+    """How many markdown paragraphs of a notebook start with "**Check:**"."""
+    return sum(
+        paragraph.strip().startswith("**Check:**")
+        for cell in source(stem).cells
+        if cell.cell_type == "markdown"
+        for paragraph in re.split(r"\n[ \t]*\n", cell.source)
+    )
+
+
+def test_instructor_notes_in_the_browser(built: SimpleNamespace, browser: Browser, request) -> None:
+    notes = built.out / "instructor.html"
+    browser.open(notes)
+    page = browser.evaluate(
+        """({
+          sections: [...document.querySelectorAll('h2[id]')].map(h => h.id),
+          agendas: document.querySelectorAll('table.agenda').length,
+          notebooks: [...document.querySelectorAll('section.notebook')].map(s => ({
+            id: s.id, checks: s.querySelectorAll('ol > li').length,
+            exercises: s.querySelectorAll('.exercise').length})),
+          conditions: [...document.querySelectorAll('#conditions ~ table tr')].length - 1,
+        })"""
+    )
+    assert page["sections"] == ["agenda", "checks", "stuck", "laptop", "odd", "conditions"]
+    assert page["agendas"] == 2  # the half-day core track and the one-day track
+    assert [n["id"] for n in page["notebooks"]] == STEMS
+    for notebook in page["notebooks"]:
+        stem = notebook["id"]
+        assert notebook["checks"] == check_paragraphs(stem), notebook
+        solutions = sum("solution" in c.metadata.get("tags", []) for c in source(stem).cells)
+        assert notebook["exercises"] == solutions, notebook
+    assert page["conditions"] == len(STEMS)
+    probe = browser.evaluate(PROBE)
+    assert "WSL2" in probe["text"] and "not yet calibrated by a timed read" in probe["text"]
+    check_links(notes, probe["links"])
+    assert probe["external"] == [] and probe["fetched"] == []
+    png = browser.screenshot(NOTES_SCREENSHOT, full_page=True)
+    assert ink(png) > 0.01, "the instructor's notes look blank"
+    say(request.config, f"\n[handouts] instructor's notes screenshot: {NOTES_SCREENSHOT}")
 
 
 @pytest.mark.parametrize(("edition", "stem"), PAGES, ids=[f"{e}-{s}" for e, s in PAGES])
@@ -464,8 +517,16 @@ def test_handout_page_in_the_browser(
     unconverted = [h for h in probe["cellLinks"] if h.split("#")[0].endswith(".ipynb")]
     assert unconverted == [], f"notebook links not pointed at the HTML handouts: {unconverted}"
 
+    # Exercise checks are labelled, with what they mean in this edition.
+    checks = sum(CHECK_TAG in c.metadata.get("tags", []) for c in nb.cells)
+    assert probe["checkLabels"] == [f'"{CHECK_LABELS[edition]}"'] * checks
+
     secrets = solution_lines(source(stem))
     if edition == "instructor":
+        # The conditions the notebook ran under: cores, load, what ran beside it, dbos.
+        banner = probe["banner"]
+        assert re.search(r"on \d+ cores, load [\d.]+ before and [\d.]+ after", banner), banner
+        assert "dbos " in banner and ("at the same time" in banner or "test suite" in banner)
         assert all(e["shown"] for e in probe["onPurpose"]), probe["onPurpose"]
         assert all(e["visible"] for e in probe["errors"])
         missing = [line for line in secrets if line not in probe["text"]]

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
 
-from fiblab.health import READY_PREFIX, HealthServer, WorkerWatch, build_parser, probe
+from fiblab import config
+from fiblab.health import READY_PREFIX, build_parser
+from fiblab.health_endpoint import HealthServer
 from fiblab.lab import Lab
-from fiblab.processes import HealthProcess, fiblab_processes, worker_health_port
+from fiblab.probe import probe
+from fiblab.processes import fiblab_processes, worker_health_port
 from fiblab.protocol import HOST, port_in_log
 from fiblab.server import READY_PREFIX as SERVER_READY_PREFIX
+from fiblab.spawn import HealthProcess
 from fiblab.waiting import wait_for
+from fiblab.worker_watch import WorkerWatch
 
-from .conftest import REPO, assert_help_documents_every_option, run_python
+from .conftest import REPO, assert_help_documents_every_option, run_python, sqlite_pass_only
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +36,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def world():
     """One worker serving its own endpoint too, and a health process watching it."""
-    with Lab(f"t{os.getpid()}-health", root=REPO / "tests") as lab:
+    with Lab.fresh(f"t{os.getpid()}-health", root=REPO / "tests") as lab:
         worker = lab.start_server("worker", extra_args=["--health-port", "0"])
         health = lab.adopt(HealthProcess.watching(worker))
         health.start().wait_ready()
@@ -72,7 +79,9 @@ def test_health_is_json_with_its_own_and_the_workers_pid(world) -> None:
     assert body["worker"]["pid"] == worker.pid
     assert body["worker"]["alive"] is True and body["worker"]["ready"] is True
     assert body["worker"]["executor_id"] == "worker"
-    assert body["uptime_sec"] >= 0
+    later = health.probe().body["uptime_sec"]
+    age = time.time() - psutil.Process(health.pid).create_time()
+    assert 0 < body["uptime_sec"] <= later <= age  # counted from its own start, not made up
 
 
 def test_the_worker_serves_the_same_json_itself(world) -> None:
@@ -89,7 +98,9 @@ def test_ports_come_from_the_logs_and_are_not_fixed(world) -> None:
     _lab, worker, health = world
     assert health.port == port_in_log(health.logs(), READY_PREFIX)
     assert health.url == f"http://127.0.0.1:{health.port}/health"
-    assert 8080 not in (health.port, worker_health_port(worker))
+    # both asked the OS for a free port (port 0): it hands them out from this range
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    assert all(low <= port <= high for port in (health.port, worker_health_port(worker)))
     assert health.port != worker_health_port(worker)
 
 
@@ -208,56 +219,17 @@ def test_a_thousand_rapid_requests_are_all_answered(world) -> None:
 
 def test_a_burst_of_parallel_requests_gets_answers_and_it_survives(world) -> None:
     health = world[2]
-    with ThreadPoolExecutor(64) as pool:
+    busy_before = health.probe().body["requests"]["busy"]
+    with ThreadPoolExecutor(64) as pool:  # twice its connection limit
         answers = list(pool.map(lambda _: health.probe(timeout=10), range(400)))
-    # every request got an HTTP answer: 200, or 503 "busy" beyond the connection limit
-    assert all(a.status in (200, 503) for a in answers), {a.error for a in answers}
-    assert sum(a.status == 200 for a in answers) >= 200
+    # every request got an HTTP answer: 200, or the 503 "busy" it counts beyond its
+    # connection limit (how many depends on timing; the limit: tests/test_health_server.py)
+    refused = [a for a in answers if a.status != 200]
+    assert all(a.status == 503 and a.body["error"].startswith("busy") for a in refused), {
+        (a.status, a.error) for a in refused
+    }
+    assert health.probe().body["requests"]["busy"] == busy_before + len(refused)
     assert health.alive and health.probe().status == 200
-
-
-def test_connections_beyond_the_limit_get_503_at_once() -> None:
-    server = HealthServer(
-        lambda: {"pid": 1, "alive": True, "ready": True},
-        served_by="test",
-        max_connections=2,
-        client_timeout=30,
-    ).start()
-    try:
-        holders = [socket.create_connection((HOST, server.port), timeout=10) for _ in range(2)]
-        wait_for(lambda: server.free_slots == 0, 10, "both slots taken")
-        answer = probe(server.port, timeout=5)
-        assert answer.status == 503 and answer.body["error"].startswith("busy")
-        assert answer.seconds < 2  # refused at once, not after the other clients' timeout
-        for holder in holders:
-            holder.close()
-        wait_for(lambda: server.free_slots == 2, 10, "slots released")
-        assert probe(server.port).status == 200
-    finally:
-        server.close()
-
-
-def test_a_failing_report_is_a_500_not_a_crash() -> None:
-    def broken() -> dict:
-        raise RuntimeError("cannot look")
-
-    server = HealthServer(broken, served_by="test").start()
-    try:
-        answer = probe(server.port)
-        assert answer.status == 500 and answer.body["healthy"] is False
-        assert "cannot look" in answer.body["error"]
-    finally:
-        server.close()
-
-
-def test_it_only_binds_to_loopback_and_a_bad_port_is_refused() -> None:
-    with pytest.raises(ValueError):
-        HealthServer(dict, served_by="test", port=70000)
-    server = HealthServer(dict, served_by="test")
-    try:
-        assert server.server_address[0] == "127.0.0.1"
-    finally:
-        server.close()
 
 
 # --- never healthy for a dead worker ----------------------------------------------------------
@@ -298,15 +270,6 @@ def test_a_zombie_worker_is_not_healthy(sleeper) -> None:
     assert watch()["state"] == "gone"
 
 
-def test_the_health_process_reports_a_zombie_unhealthy(lab, sleeper) -> None:
-    health = lab.adopt(HealthProcess("h", lab.scratch, worker_pid=sleeper.pid))
-    health.start().wait_ready()
-    assert health.probe().healthy  # no log given: a live process counts as ready
-    os.kill(sleeper.pid, signal.SIGKILL)
-    answer = wait_for(lambda: (a := health.probe()).status == 503 and a, 10, "503")
-    assert answer.worker["state"] == psutil.STATUS_ZOMBIE and answer.worker["alive"] is False
-
-
 def test_a_frozen_worker_is_not_healthy(sleeper) -> None:
     watch = WorkerWatch(pid=sleeper.pid)
     os.kill(sleeper.pid, signal.SIGSTOP)
@@ -320,18 +283,6 @@ def test_a_frozen_worker_is_not_healthy(sleeper) -> None:
     finally:
         os.kill(sleeper.pid, signal.SIGCONT)
     wait_for(lambda: not watch()["frozen"], 10, "running again")
-
-
-def test_a_reused_pid_is_not_the_worker(tmp_path) -> None:
-    pid_file = tmp_path / "worker.json"
-    pid_file.write_text(json.dumps({"pid": os.getpid(), "create_time": 1.0}))
-    report = WorkerWatch(pid_file=pid_file)()
-    assert report["state"] == "gone (pid reused)" and report["alive"] is False
-
-
-def test_no_pid_file_yet_means_no_worker(tmp_path) -> None:
-    report = WorkerWatch(pid_file=tmp_path / "missing.json")()
-    assert report["pid"] is None and report["alive"] is False and report["state"] == "none"
 
 
 def test_ready_means_a_ready_line_naming_this_pid(sleeper, tmp_path) -> None:
@@ -380,7 +331,7 @@ def test_sigterm_and_sigint_stop_it(lab, how: str) -> None:
 OWNER = textwrap.dedent(
     """
     import os, signal
-    from fiblab.processes import HealthProcess
+    from fiblab.spawn import HealthProcess
     health = HealthProcess("h", {scratch!r}, worker_pid=os.getpid())
     health.start().wait_ready()
     print(health.pid, flush=True)
@@ -395,15 +346,22 @@ def test_it_exits_when_its_parent_is_killed(lab) -> None:
     wait_for(lambda: not fiblab_processes(lab.scratch), 10, f"health process {pid} to exit")
 
 
-def test_the_worker_endpoint_says_starting_then_ready(lab) -> None:
-    server = lab.server("w", extra_args=["--health-port", "0"])
-    server.start()
-    port = wait_for(lambda: port_in_log(server.logs(), "health endpoint"), 60, "the port")
-    phases = {probe(port).body["worker"]["state"]}
+@sqlite_pass_only  # holds a lock on the SQLite file
+def test_the_worker_endpoint_says_starting_until_it_is_ready(lab) -> None:
+    database = sqlite3.connect(config.sqlite_path(lab.database_url), isolation_level=None)
+    database.execute("BEGIN EXCLUSIVE")  # the server cannot set DBOS up until this ends
+    try:
+        server = lab.server("w", extra_args=["--health-port", "0"])
+        server.start()
+        port = wait_for(lambda: port_in_log(server.logs(), "health endpoint"), 60, "the port")
+        starting = probe(port)
+        assert starting.status == 503 and starting.body["worker"]["state"] == "starting"
+    finally:
+        database.execute("ROLLBACK")
+        database.close()
     server.wait_ready()
-    phases.add(probe(port).body["worker"]["state"])
-    assert "ready" in phases and phases <= {"starting", "ready"}
-    assert probe(port).status == 200
+    ready = probe(port)
+    assert ready.status == 200 and ready.body["worker"]["state"] == "ready"
 
 
 def test_worker_health_port_needs_the_option(lab) -> None:

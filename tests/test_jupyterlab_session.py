@@ -29,7 +29,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -37,7 +37,8 @@ import psutil
 import pytest
 
 from fiblab import config
-from fiblab.processes import fiblab_processes, pid_gone
+from fiblab.pidfile import pid_gone
+from fiblab.processes import fiblab_processes
 from fiblab.waiting import WaitTimeout, wait_for
 
 from .conftest import REPO, SCRATCH_ROOT
@@ -56,7 +57,7 @@ LONG_CELL = """
 from fiblab.lab import Lab
 from fiblab.waiting import WaitTimeout, wait_for
 
-probe_lab = Lab("jupyter_session_probe")
+probe_lab = Lab.fresh("jupyter_session_probe")
 probe = probe_lab.start_server("probe-1")
 print(f"server pid {probe.pid}", flush=True)
 wait_for(lambda: False, 600, "the interrupt button")  # a long cell, waiting
@@ -178,7 +179,7 @@ class Kernel:
             "msg_type": msg_type,
             "session": self.session,
             "username": "learner",
-            "date": datetime.now(timezone.utc).isoformat(),
+            "date": datetime.now(UTC).isoformat(),
             "version": "5.3",
         }
         self.socket.send(

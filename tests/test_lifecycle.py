@@ -27,7 +27,8 @@ def test_the_first_reason_wins_and_later_ones_are_logged() -> None:
 
 def test_a_signal_while_the_waiter_holds_the_events_lock_does_not_deadlock() -> None:
     """A handler runs in the main thread between two bytecodes, possibly inside
-    ``Event.wait`` with the event's lock held; setting the event there used to hang."""
+    ``Event.wait`` with the event's lock held; ``Event.set`` there would wait for that
+    same lock forever."""
     stop = StopRequest(print)
 
     def signal_arrives_inside_event_wait() -> None:

@@ -17,8 +17,15 @@ from collections import Counter
 import pytest
 from dbos import DBOS
 
-from fiblab import app, config
 from fiblab import client as fc
+from fiblab import config
+from fiblab.crashes import BUG_FIXED_FILE
+from fiblab.failing_workflows import (
+    CRASH_LOOP_MAX_RECOVERY_ATTEMPTS,
+    FLAKY_BACKOFF_RATE,
+    FLAKY_INTERVAL_SEC,
+    FLAKY_MAX_ATTEMPTS,
+)
 from fiblab.fib import fib_iterative
 from fiblab.waiting import wait_for
 
@@ -191,7 +198,7 @@ def test_step_retries_back_off_and_give_up_after_max_attempts(lab) -> None:
     server = lab.start_server("s1")
     options = fc.enqueue_options("flaky_workflow")
     recovers = lab.client.enqueue(options, 20, 2)
-    gives_up = lab.client.enqueue(options, 20, app.FLAKY_MAX_ATTEMPTS + 5)
+    gives_up = lab.client.enqueue(options, 20, FLAKY_MAX_ATTEMPTS + 5)
 
     assert fc.wait_result(recovers) == (20, 6765)
     with pytest.raises(Exception) as error:
@@ -201,10 +208,10 @@ def test_step_retries_back_off_and_give_up_after_max_attempts(lab) -> None:
 
     assert len(lab.executions(recovers.workflow_id)) == 3
     attempts = lab.executions(gives_up.workflow_id)
-    assert len(attempts) == app.FLAKY_MAX_ATTEMPTS
+    assert len(attempts) == FLAKY_MAX_ATTEMPTS
     assert {a["pid"] for a in attempts} == {server.pid}  # retried in the same process
     pauses = [b["at"] - a["at"] for a, b in zip(attempts, attempts[1:], strict=False)]
-    expected = [app.FLAKY_INTERVAL_SEC * app.FLAKY_BACKOFF_RATE**i for i in range(len(pauses))]
+    expected = [FLAKY_INTERVAL_SEC * FLAKY_BACKOFF_RATE**i for i in range(len(pauses))]
     assert all(p >= 0.9 * e for p, e in zip(pauses, expected, strict=True)), pauses
     # retries are not steps: one checkpoint each, the failed one holding the error
     rows = fc.step_rows(lab.client, [recovers.workflow_id, gives_up.workflow_id])
@@ -228,7 +235,7 @@ def test_a_step_that_always_crashes_ends_in_max_recovery_attempts_exceeded(lab) 
         restarts += 1
         server.start()  # a crash may come before the ready line
     assert status() == "MAX_RECOVERY_ATTEMPTS_EXCEEDED"
-    limit = app.CRASH_LOOP_MAX_RECOVERY_ATTEMPTS
+    limit = CRASH_LOOP_MAX_RECOVERY_ATTEMPTS
     assert restarts == limit + 1
     assert runs(lab, handle.workflow_id) == Counter({2: 1, 3: 1, 4: 1, 5: 1 + limit})
     assert server.alive
@@ -244,7 +251,7 @@ def test_a_step_that_always_crashes_ends_in_max_recovery_attempts_exceeded(lab) 
     assert (status_row.status, status_row.recovery_attempts) == ("PENDING", 1)
 
     # the bug fixed, the next start of the same executor finishes it from its checkpoints
-    (lab.scratch / app.BUG_FIXED_FILE).touch()
+    (lab.scratch / BUG_FIXED_FILE).touch()
     server.start().wait_ready()
     assert fc.wait_result(handle) == (8, 21)
     assert runs(lab, handle.workflow_id) == Counter(

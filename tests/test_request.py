@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from dbos import DBOSClient
 
-from fiblab.request import EXIT_BAD_ARGUMENTS, EXIT_TIMEOUT, build_parser
+from fiblab.cli import EXIT_BAD_ARGUMENTS, EXIT_TIMEOUT
+from fiblab.request import build_parser
 
 pytestmark = pytest.mark.integration  # each test runs the command as a process
 

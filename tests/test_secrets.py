@@ -10,9 +10,9 @@ import socket
 import pytest
 
 from fiblab import config
+from fiblab.cli import EXIT_NO_DATABASE
 from fiblab.lab import Lab
-from fiblab.processes import ProcessFailed, ServerProcess
-from fiblab.server import EXIT_NO_DATABASE
+from fiblab.spawn import ProcessFailed, ServerProcess
 
 from .conftest import IN_THE_POSTGRES_PASS
 
@@ -45,14 +45,13 @@ def test_a_server_that_cannot_connect_never_logs_the_password(tmp_path) -> None:
 
 
 @pytest.mark.unit
-def test_lab_repr_and_url_errors_are_masked(monkeypatch) -> None:
+def test_lab_repr_and_url_errors_are_masked(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv(config.DATABASE_URL_ENV, f"mysql://u:{PASSWORD}@h/db")
     with pytest.raises(ValueError) as error:
         config.database_url("x")
     assert PASSWORD not in str(error.value)
     monkeypatch.setenv(config.DATABASE_URL_ENV, f"postgresql://u:{PASSWORD}@h/db")
-    lab = Lab.__new__(Lab)  # repr only: no database needed
-    lab.name, lab.database_url = "x", config.database_url("x")
+    lab = Lab("x", root=tmp_path)  # creating a Lab connects to nothing
     assert PASSWORD not in repr(lab) and "u:***@h" in repr(lab)
 
 

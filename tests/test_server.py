@@ -1,9 +1,9 @@
-"""Server lifecycle: ready, graceful stop, kill, restart; no stray process after its owner ends."""
+"""Server lifecycle: ready, graceful stop, interrupts, a second copy; no stray process after
+its owner ends. (What a kill leaves and how recovery picks it up: test_recovery.py.)"""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -11,8 +11,10 @@ import textwrap
 import pytest
 
 from fiblab import client as fc
-from fiblab.processes import ServerGroup, ServerProcess, cpu_percents, pid_gone
+from fiblab.pidfile import pid_gone
+from fiblab.processes import ServerGroup
 from fiblab.server import READY_PREFIX, build_parser
+from fiblab.spawn import ServerProcess, cpu_percents
 from fiblab.waiting import wait_for
 
 from .conftest import REPO, assert_help_documents_every_option, run_python
@@ -91,33 +93,6 @@ def test_graceful_stop_lets_the_running_workflow_finish(lab) -> None:
     assert fc.wait_result(handle) == (20, 6765)
 
 
-def test_kill_leaves_the_workflow_pending_and_restart_recovers_it(lab) -> None:
-    server = lab.start_server("s1")
-    handle = lab.enqueue_steps(20, wait_steps=3, step_seconds=0.05)
-    assert server.kill() == -signal.SIGKILL
-    assert handle.get_status().status == "PENDING"
-    done_before = {e["step"] for e in lab.executions(handle.workflow_id)}
-    server.restart()
-    assert fc.wait_result(handle) == (20, 6765)
-    steps = [e["step"] for e in lab.executions(handle.workflow_id)]
-    # every step ran, and only the one in flight at the kill may have run twice
-    assert sorted(set(steps)) == list(range(2, 21))
-    assert len(steps) - len(set(steps)) <= 1
-    assert max(done_before) >= 3
-
-
-def test_a_crash_at_a_chosen_step_happens_once(lab) -> None:
-    server = lab.start_server("s1")
-    handle = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 15, 7, "segfault")
-    wait_for(lambda: not server.alive, 30, "the planned segfault")
-    assert server.returncode == -signal.SIGSEGV
-    assert handle.get_status().status == "PENDING"
-    server.restart()
-    assert fc.wait_result(handle) == (15, 610)
-    steps = [e["step"] for e in lab.executions(handle.workflow_id)]
-    assert steps.count(7) == 2 and all(steps.count(i) == 1 for i in range(2, 7))
-
-
 def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
     first = lab.start_server("s1")
     old_pid = first.pid
@@ -131,7 +106,7 @@ def test_starting_the_same_executor_again_replaces_the_old_copy(lab) -> None:
 INTERRUPTED_OWNER = textwrap.dedent(
     """
     import os, signal, time
-    from fiblab.processes import ServerProcess
+    from fiblab.spawn import ServerProcess
     server = ServerProcess("owned", {url!r}, {scratch!r})
     server.start().wait_ready()
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the kernel survives its interrupt too
@@ -154,7 +129,7 @@ def test_a_jupyter_style_interrupt_does_not_kill_the_server(lab) -> None:
 OWNER = textwrap.dedent(
     """
     import os, signal, sys
-    from fiblab.processes import ServerProcess
+    from fiblab.spawn import ServerProcess
     server = ServerProcess("owned", {url!r}, {scratch!r})
     server.start().wait_ready()
     print(server.pid, flush=True)

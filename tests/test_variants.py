@@ -14,15 +14,10 @@ from collections import Counter
 import pytest
 
 from fiblab import client as fc
-from fiblab.database import stored_inputs
+from fiblab import timeline
 from fiblab.server import build_parser
-from fiblab.variants import (
-    VARIANT_MODULES,
-    decode_stored,
-    note_run,
-    printable_strings,
-    runs_started,
-)
+from fiblab.stored import decode_stored, printable_strings, stored_inputs
+from fiblab.variants import VARIANT_MODULES
 from fiblab.waiting import wait_for
 
 from .conftest import assert_help_documents_every_option
@@ -52,15 +47,6 @@ def test_help_documents_every_option(module: str) -> None:
     assert out.startswith(f"usage: python -m {module}")
     description = importlib.import_module(module).DESCRIPTION
     assert " ".join(description.split()[:6]) in " ".join(out.split())
-
-
-def test_runs_are_counted_per_workflow(tmp_path) -> None:
-    assert [note_run("a", tmp_path), note_run("b", tmp_path), note_run("a", tmp_path)] == [0, 0, 1]
-    assert runs_started("a", tmp_path) == 2 and runs_started("c", tmp_path) == 0
-
-
-def test_printable_strings_finds_the_words() -> None:
-    assert printable_strings(b"\x80\x04\x8c\x0chunter2-demo\x94ab") == ["hunter2-demo"]
 
 
 # --- notebook 07 --------------------------------------------------------------------------
@@ -243,22 +229,6 @@ def test_completion_order_gives_wrong_results_silently_and_gather_does_not(lab) 
     assert lab.steps_by_process(fixed.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
 
 
-def test_the_network_of_a_process_comes_from_its_environment(monkeypatch) -> None:
-    from fiblab.variants.completion_order import NETWORK_ENV, network_wait
-
-    async def timed(position: int) -> float:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        await network_wait(position)
-        return loop.time() - start
-
-    monkeypatch.setenv(NETWORK_ENV, "0.0, 0.2")
-    assert asyncio.run(timed(1)) >= 0.2
-    assert asyncio.run(timed(5)) < 0.1  # past the list: no wait
-    monkeypatch.delenv(NETWORK_ENV)
-    assert asyncio.run(timed(0)) < 0.1
-
-
 def test_without_a_crash_completion_order_is_right(lab) -> None:
     lab.start_server("orders", module=ORDERS)
     handle = lab.client.enqueue(fc.enqueue_options("completion_order_workflow"), NS, [FIRST_RUN])
@@ -332,19 +302,20 @@ def test_async_workflows_overlap_and_arrive_as_they_complete(lab) -> None:
     handles, arrived = asyncio.run(run())
     assert arrived == [1346269, 2178309, 832040]  # shortest wait first
     rows = fc.step_rows(lab.client, [h.workflow_id for h in handles])
-    assert fc.max_concurrency(fc.workflow_spans(rows)) == 3
+    assert timeline.max_concurrency(timeline.workflow_spans(rows)) == 3
 
 
 def test_blind_health_says_healthy_while_its_worker_is_a_zombie(lab) -> None:
     import psutil
 
-    from fiblab.health import probe
+    from fiblab.probe import probe
+    from fiblab.processes import BlindHealthProcess
     from fiblab.variants import blind_health
 
     assert_help_documents_every_option("fiblab.variants.blind_health", blind_health.build_parser())
-    blind = lab.adopt(blind_health.handle("blind", lab.database_url, lab.scratch))
+    blind = lab.adopt(BlindHealthProcess("blind", lab.database_url, lab.scratch))
     blind.start().wait_ready()
-    port, worker_pid = blind_health.port_and_worker(blind)
+    port, worker_pid = blind.port_and_worker()
     worker = psutil.Process(worker_pid)
     assert worker.ppid() == blind.pid
     worker.send_signal(signal.SIGKILL)
@@ -359,14 +330,14 @@ def test_blind_health_says_healthy_while_its_worker_is_a_zombie(lab) -> None:
 def test_blind_health_parent_loop_exits_1_when_its_worker_dies(lab) -> None:
     import psutil
 
-    from fiblab.health import probe
-    from fiblab.protocol import port_in_log
-    from fiblab.variants import blind_health
+    from fiblab.probe import probe
+    from fiblab.processes import BlindHealthProcess
+    from fiblab.protocol import BLIND_HEALTH_READY_PREFIX, port_in_log
 
-    loop = lab.adopt(blind_health.handle("loop", lab.database_url, lab.scratch, "--parent-loop"))
+    loop = lab.adopt(BlindHealthProcess("loop", lab.database_url, lab.scratch, "--parent-loop"))
     loop.start().wait_ready()
-    port, worker_pid = blind_health.port_and_worker(loop)
-    health_pid = port_in_log(loop.logs(), blind_health.READY_PREFIX, "health_pid")
+    port, worker_pid = loop.port_and_worker()
+    health_pid = port_in_log(loop.logs(), BLIND_HEALTH_READY_PREFIX, "health_pid")
     assert probe(port).status == 200
     psutil.Process(worker_pid).send_signal(signal.SIGKILL)
     assert loop.wait(10) == 1

@@ -14,9 +14,15 @@ The sources are jupytext "percent" scripts (https://jupytext.readthedocs.io):
 A cell keeps only its tags and ``jupyter.source_hidden``; cell ids are ``cell-NN`` by
 position, so a rebuild changes nothing that the source did not. Every notebook gets
 previous / index / next links at its top and bottom, and ``00_index.ipynb`` lists the
-series with each notebook's objectives and time estimate (read from the opening cell:
-``# NN · Title``, ``**You will be able to:** …``, ``**Time:** …``), then maps each file of
-the original experiment to the sections that retell it (``ORIGINAL_MAP``).
+series with each notebook's objectives (read from the opening cell: ``# NN · Title``,
+``**You will be able to:** …``) and time, shows the half-day and one-day tracks with an
+agenda, then maps each file of the original experiment to the sections that retell it
+(``ORIGINAL_MAP``).
+
+Times come from the time model in ``tools/workshop.py``, computed from the sources: the
+build writes each notebook's estimate into its opening cell's ``**Time:**`` paragraph,
+replacing whatever the source says there (sources write
+``**Time:** (computed by tools/build_notebooks.py)``).
 
 Each built notebook records a fingerprint of its cells (``metadata.fiblab``). A notebook
 whose cells no longer match it was edited since the build (in JupyterLab, say): the
@@ -39,6 +45,9 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import workshop  # noqa: E402
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SOURCES = NOTEBOOKS / "src"
@@ -108,25 +117,35 @@ class Entry:
     stem: str
     title: str
     objectives: str
-    time: str
+    estimate: workshop.NotebookTime
 
     @property
     def link(self) -> str:
         return f"[{self.title}]({self.stem}.ipynb)"
 
+    @property
+    def time(self) -> str:
+        return self.estimate.sentence
+
 
 def describe(stem: str, nb: nbformat.NotebookNode) -> Entry:
-    """Title, objectives and time estimate from a notebook's opening markdown cell."""
-    opening = nb.cells[0].source
+    """Title and objectives from a notebook's opening markdown cell, time from the model."""
+    opening = next(c for c in nb.cells if c.get("id") not in NAV_IDS).source
     title = re.search(r"^# (.+)$", opening, re.M)
     goals = re.search(r"\*\*You will be able to:\*\*(.+?)(?:\n\n|$)", opening, re.S)
-    time = re.search(r"\*\*Time:\*\*\s*(.+)", opening)
     return Entry(
         stem,
         title.group(1).strip() if title else stem,
         " ".join(goals.group(1).split()) if goals else "",
-        time.group(1).strip().rstrip(".") if time else "",
+        workshop.estimate(stem, nb),
     )
+
+
+def prepare(stem: str, source: str) -> nbformat.NotebookNode:
+    """A source as the build writes it, navigation aside: parsed, its time filled in."""
+    nb = parse(source, f"{stem}.py")
+    workshop.fill_time_line(nb, workshop.estimate(stem, nb))
+    return nb
 
 
 def navigation(entries: list[Entry], index: int) -> str:
@@ -227,7 +246,10 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
                 "05_crash_and_recovery",
                 "A step that crashes every time: `MAX_RECOVERY_ATTEMPTS_EXCEEDED`",
             ),
-            ("06_health_split", "When restarting cannot help: the supervisor gives up"),
+            (
+                "06_health_split",
+                "Going deeper: when restarting cannot help, the supervisor gives up",
+            ),
         ),
         'the enqueue under its `if __name__ == "__main__":` adds a new workflow at every '
         "start, so each restart of its crash loop adds one; a fixed workflow id stops that",
@@ -283,21 +305,26 @@ def original_map() -> str:
 
 
 def index_notebook(entries: list[Entry]) -> nbformat.NotebookNode:
-    """00_index: the series in order, with objectives and time estimates, and the map of
-    the original experiment."""
+    """00_index: the series in order, with objectives and minutes (core track, going
+    deeper, total), the two tracks with an agenda, and the map of the original experiment."""
     lines = [
         "# fiblab · durable execution with DBOS, made visible",
         "",
         "Run the notebooks in order; each one starts from a clean slate of its own, so you can",
-        "also jump straight to any of them.",
+        "also jump straight to any of them. Minutes are the time model's (below): the core",
+        "track's, those of the sections headed *Going deeper:*, and the total.",
         "",
-        "| notebook | you will be able to | time |",
-        "| --- | --- | --- |",
+        "| notebook | you will be able to | core | going deeper | total |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    lines += [f"| {e.link} | {e.objectives} | {e.time} |" for e in entries]
+    for e in entries:
+        t = e.estimate
+        lines.append(f"| {e.link} | {e.objectives} | {t.core} | {t.deeper} | {t.total} |")
+    times = [(e.title, e.estimate) for e in entries]
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"}}
     nb.cells.append(nbformat.v4.new_markdown_cell("\n".join(lines), id="index"))
+    nb.cells.append(nbformat.v4.new_markdown_cell(workshop.tracks_markdown(times), id="tracks"))
     nb.cells.append(nbformat.v4.new_markdown_cell(original_map(), id="original"))
     return nb
 
@@ -305,7 +332,7 @@ def index_notebook(entries: list[Entry]) -> nbformat.NotebookNode:
 def notebooks() -> dict[Path, nbformat.NotebookNode]:
     """Every notebook to write, by path: the series with navigation, and the index."""
     sources = sorted(SOURCES.glob("[0-9][0-9]_*.py"))
-    parsed = [(src.stem, parse(src.read_text(), src.name)) for src in sources]
+    parsed = [(src.stem, prepare(src.stem, src.read_text())) for src in sources]
     entries = [describe(stem, nb) for stem, nb in parsed]
     result = {NOTEBOOKS / "00_index.ipynb": index_notebook(entries)}
     for position, (stem, nb) in enumerate(parsed):
@@ -383,7 +410,8 @@ def from_ipynb(name: str, force: bool = False) -> Path:
     nb = nbformat.read(path, as_version=4)
     text = to_source(nb)
     built_from = nb.metadata.get("fiblab", {}).get("built_cells")
-    if source.exists() and not force and fingerprint(parse(source.read_text())) != built_from:
+    built_from_source = source.exists() and fingerprint(prepare(path.stem, source.read_text()))
+    if source.exists() and not force and built_from_source != built_from:
         diff = difflib.unified_diff(
             source.read_text().splitlines(keepends=True),
             text.splitlines(keepends=True),

@@ -7,6 +7,9 @@ Usage::
 What it writes (``--out``, default ``handouts/``)::
 
     index.html                 the series in order: objectives, time, links to both editions
+    instructor.html            the instructor's notes: agenda of both tracks, what each check
+                               teaches, where learners get stuck, laptops, odd timings,
+                               the conditions each notebook ran under
     terminals.html             the original experiment by hand, in three terminals (README)
     instructor/NN_name.html    executed on the embedded SQLite default, solutions included
     instructor/NN_name.ipynb   the same executed notebook
@@ -24,7 +27,11 @@ environment: handouts always show the embedded SQLite default. A notebook that
 fails still gets its (partial) handout, and the command exits with status 1.
 
 Which cells are solutions comes from the ``solution`` cell tag (``tags=["solution"]`` in
-the cell's header in notebooks/src), never from the text.
+the cell's header in notebooks/src), never from the text; the student edition is
+``tools/editions.py``'s (the one tests/test_notebook_reruns.py runs). Cells tagged
+``exercise-check`` are labelled in both editions. Each instructor page states the
+conditions its notebook ran under (``observed``: cores, load before and after, what ran
+at the same time — nothing else here: notebooks run one at a time — date, versions).
 ``--only`` builds a subset (numbers or names); links to notebooks outside it dangle.
 ``--executed DIR`` takes a notebook already executed on the SQLite default from
 ``DIR/NN_name.ipynb`` instead of running it again (the tests keep such copies in
@@ -42,6 +49,8 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -54,14 +63,16 @@ from nbconvert.filters import markdown2html
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import workshop  # noqa: E402
 from build_notebooks import NOTEBOOKS, Entry, describe, index_notebook, notebooks  # noqa: E402
+from editions import student_edition  # noqa: E402
+from instructor_page import instructor_page  # noqa: E402
 from terminal_handout import terminal_page  # noqa: E402
 
 REPO = NOTEBOOKS.parent
 NAV_IDS = ("nav-top", "nav-bottom")
-SOLUTION_TAG = "solution"
-PLACEHOLDER = "# Your code here"
 DATABASE_URL_ENV = "FIBLAB_DATABASE_URL"
+ALONE = "no other notebook of this build at the same time (tools/handouts.py runs one at a time)"
 
 # The lab template, minus everything it would fetch from a CDN (require.js, MathJax,
 # mermaid), plus a banner, labels for solution / failing-on-purpose cells, and a
@@ -81,15 +92,20 @@ main { max-width: 1100px; margin: 0 auto; }
 .fiblab-banner a { color: #0550ae; }
 .fiblab-banner .links a { margin-right: 1.5em; }
 .fiblab-banner .edition { font-weight: 600; margin-right: 1em; }
-.celltag_solution, .celltag_raises-exception { position: relative; }
+.celltag_solution, .celltag_raises-exception, .celltag_exercise-check { position: relative; }
 .celltag_solution > .jp-Cell-inputWrapper { border-left: 4px solid #2e7d32; }
 .celltag_raises-exception > .jp-Cell-inputWrapper { border-left: 4px solid #c62828; }
-.celltag_solution::before, .celltag_raises-exception::before {
+.celltag_exercise-check > .jp-Cell-inputWrapper { border-left: 4px solid #8250df; }
+.celltag_solution::before, .celltag_raises-exception::before,
+.celltag_exercise-check::before {
   font: 11px system-ui, sans-serif; color: #fff; padding: 1px 6px; border-radius: 3px;
   position: absolute; right: 4px; top: 2px; z-index: 1; }
 .celltag_solution::before { content: "{{ resources.fiblab_solution_label }}";
   background: #2e7d32; }
 .celltag_raises-exception::before { content: "fails on purpose"; background: #c62828; }
+.celltag_exercise-check::before { content: "{{ resources.fiblab_check_label }}";
+  background: #8250df; }
+.fiblab-busy { color: #9a6700; }
 @media print { .fiblab-banner { display: none; } }
 </style>
 {%- endblock html_head_css -%}
@@ -122,6 +138,61 @@ class Handout:
     seconds: float = 0.0
     error: str | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    conditions: dict = field(default_factory=dict)  # see ``observed``
+
+
+def usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def observed(alongside: str, run: str) -> Iterator[dict]:
+    """Record the conditions a notebook runs under while the block runs, for its page:
+    the date, cores, the 1-minute load average before and after, what else ran at the same
+    time (``alongside``), which run it was (``run``), dbos and Python versions, seconds."""
+    record = {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cores": usable_cores(),
+        "load_before": round(os.getloadavg()[0], 2),
+        "alongside": alongside,
+        "run": run,
+        "dbos": version("dbos"),
+        "python": platform.python_version(),
+    }
+    started = time.perf_counter()
+    try:
+        yield record
+    finally:
+        record["load_after"] = round(os.getloadavg()[0], 2)
+        record["executed_seconds"] = round(time.perf_counter() - started, 1)
+
+
+def busy(conditions: dict) -> bool:
+    """True if the load average reached the number of cores before or after the run."""
+    load = max(conditions.get("load_before", 0), conditions.get("load_after", 0))
+    return load >= conditions.get("cores", 1)
+
+
+def conditions_html(conditions: dict) -> str:
+    """The conditions a page's notebook ran under, in a sentence (and a warning if busy)."""
+    if not conditions:
+        return "the conditions it ran under were not recorded"
+    c = conditions
+    text = (
+        f"ran {html.escape(c['date'])} on {c['cores']} cores, load {c['load_before']:.2f} "
+        f"before and {c['load_after']:.2f} after (1-minute average), "
+        f"{html.escape(c['alongside'])}; {html.escape(c['run'])}; "
+        f"dbos {html.escape(c['dbos'])}, Python {html.escape(c['python'])}"
+    )
+    if busy(c):
+        text += (
+            '. <span class="fiblab-busy">The machine was busy (load at or above its cores): '
+            "timings on this page may be slower and more scattered than on an idle machine; "
+            "the words beside each figure are computed from this run.</span>"
+        )
+    return text
 
 
 def select(only: str | None) -> list[Path]:
@@ -167,15 +238,16 @@ def execute(handout: Handout, timeout: int) -> nbformat.NotebookNode:
         kernel_name="python3",
         resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
-    started = time.perf_counter()
-    try:
-        client.execute(env=env)
-    except Exception as error:  # CellExecutionError, a dead kernel, a timeout
-        text = ANSI_ESCAPE.sub("", str(error)).strip()
-        last_line = (text.splitlines() or [""])[-1]
-        handout.error = f"{type(error).__name__}: {last_line}"
-        handout.error = (failed_cell(nb) or handout.error)[:300]
-    handout.seconds = time.perf_counter() - started
+    with observed(ALONE, "in a fresh kernel") as record:
+        try:
+            client.execute(env=env)
+        except Exception as error:  # CellExecutionError, a dead kernel, a timeout
+            text = ANSI_ESCAPE.sub("", str(error)).strip()
+            last_line = (text.splitlines() or [""])[-1]
+            handout.error = f"{type(error).__name__}: {last_line}"
+            handout.error = (failed_cell(nb) or handout.error)[:300]
+    handout.conditions = record
+    handout.seconds = record["executed_seconds"]
     return coalesced(nb)
 
 
@@ -212,36 +284,21 @@ def reuse(handout: Handout, folder: Path) -> nbformat.NotebookNode | None:
         print(f"{handout.stem}: {path} does not say it ran on the SQLite default")
         return None
     handout.seconds = float(run["executed_seconds"])
+    handout.conditions = run.get("conditions", {})
     error = failed_cell(nb)
     handout.error = error[:300] if error else None
     return coalesced(nb)
 
 
-def student_edition(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Solution cells emptied to the placeholder and shown; every output cleared."""
-    student = copy.deepcopy(nb)
-    for cell in student.cells:
-        if cell.cell_type != "code":
-            continue
-        cell.outputs = []
-        cell.execution_count = None
-        if SOLUTION_TAG in cell.metadata.get("tags", []):
-            cell.source = PLACEHOLDER
-            jupyter = cell.metadata.get("jupyter", {})
-            jupyter.pop("source_hidden", None)
-            if not jupyter:
-                cell.metadata.pop("jupyter", None)
-    return student
-
-
-def relink(page: str, index_href: str) -> str:
-    """Point notebook links at the HTML handouts (the index notebook at ``index_href``)."""
+def relink(page: str, index_href: str, folder: str = "") -> str:
+    """Point notebook links at the HTML handouts (the index notebook at ``index_href``),
+    in ``folder`` (relative to the page)."""
 
     def replace(match: re.Match[str]) -> str:
         path, fragment = match["path"], match["fragment"] or ""
         if Path(path).name == "00_index":
             return f'href="{index_href}{fragment}"'
-        return f'href="{path}.html{fragment}"'
+        return f'href="{folder}{path}.html{fragment}"'
 
     return NOTEBOOK_LINK.sub(replace, page)
 
@@ -257,6 +314,10 @@ SOLUTION_LABELS = {
     "instructor": "solution (emptied in the student edition)",
     "student": "your solution",
 }
+CHECK_LABELS = {
+    "instructor": "exercise check (fails with ExerciseIncomplete until a solution runs)",
+    "student": "check: run it after your solution",
+}
 
 
 def to_html(
@@ -267,6 +328,7 @@ def to_html(
         "metadata": {"name": handout.entry.title, "path": str(NOTEBOOKS)},
         "fiblab_banner": banner(edition, handout),
         "fiblab_solution_label": SOLUTION_LABELS[edition],
+        "fiblab_check_label": CHECK_LABELS[edition],
     }
     page, _ = html_exporter.from_notebook_node(nb, resources=resources)
     return relink(page, "../index.html")
@@ -276,8 +338,8 @@ def banner(edition: str, handout: Handout) -> str:
     other = "student" if edition == "instructor" else "instructor"
     if edition == "instructor":
         state = (
-            f"executed in {handout.seconds:.0f} s on the embedded SQLite default, "
-            f"{time.strftime('%Y-%m-%d')}; solutions shown"
+            f"solutions shown; executed in {handout.seconds:.0f} s on the embedded SQLite "
+            f"default: {conditions_html(handout.conditions)}"
         )
         if handout.error:
             state += f" — <strong>FAILED: {html.escape(handout.error)}</strong>"
@@ -318,16 +380,20 @@ code {{ background: #f6f8fa; padding: 0 3px; border-radius: 3px; font-size: 90%;
 <body>
 <h1>fiblab · durable execution with DBOS, made visible</h1>
 <p class="meta">Workshop handouts, built {date} in {seconds:.0f} s with dbos {dbos},
-Python {python}; every notebook executed on the embedded SQLite default.</p>
+Python {python}; every notebook executed on the embedded SQLite default (each instructor
+page states the conditions it ran under).</p>
 <p>Run the notebooks in order; each starts from a clean slate of its own.
 The <strong>instructor</strong> edition is executed and shows the solutions; the
 <strong>student</strong> edition has the solutions emptied and no outputs: hand out the
 <code>student/</code> folder's <code>.ipynb</code> files (they need the <code>fiblab</code>
 package: <code>make lab</code> in the repository).</p>
+<p><strong>Instructors:</strong> <a href="instructor.html">the instructor's notes</a> — the
+agenda ({half} minutes of notebooks on the half-day core track, {day} on the one-day
+track), what each check teaches, where learners get stuck, what a laptop needs.</p>
 <p>No notebook needed: <a href="terminals.html">the original experiment by hand, in three
 terminals</a> (two servers and a client).</p>
 <table id="handouts">
-<thead><tr><th>notebook</th><th>you will be able to</th><th>time</th>
+<thead><tr><th>notebook</th><th>you will be able to</th><th>minutes</th>
 <th>instructor</th><th>student</th></tr></thead>
 <tbody>
 {rows}
@@ -340,7 +406,7 @@ terminals</a> (two servers and a client).</p>
 INDEX_ROW = """<tr id="{stem}">
 <td><a href="instructor/{stem}.html">{title}</a></td>
 <td>{objectives}</td>
-<td class="time">{time}</td>
+<td class="time">{total}<br><span class="meta">{core} core<br>{deeper} deeper</span></td>
 <td class="links"><a href="instructor/{stem}.html">HTML</a> · \
 <a href="instructor/{stem}.ipynb">executed .ipynb</a><br>{status}</td>
 <td class="links"><a href="student/{stem}.ipynb">.ipynb</a> · \
@@ -361,11 +427,16 @@ def index_page(handouts: list[Handout], seconds: float) -> str:
                 stem=h.stem,
                 title=html.escape(h.entry.title),
                 objectives=markdown2html(h.entry.objectives).strip(),
-                time=html.escape(h.entry.time),
+                total=h.entry.estimate.total,
+                core=h.entry.estimate.core,
+                deeper=h.entry.estimate.deeper,
                 status=status,
             )
         )
+    half, day = workshop.tracks([(h.entry.title, h.entry.estimate) for h in handouts])
     return INDEX_PAGE.format(
+        half=half.minutes,
+        day=day.minutes,
         date=time.strftime("%Y-%m-%d %H:%M"),
         seconds=seconds,
         dbos=version("dbos"),
@@ -423,6 +494,8 @@ def build(
     write(student / "00_index.ipynb", nbformat.writes(index) + "\n")
     seconds = time.perf_counter() - started
     write(out / "index.html", index_page(handouts, seconds))
+    notes = instructor_page(handouts, time.strftime("%Y-%m-%d %H:%M"), version("dbos"))
+    write(out / "instructor.html", relink(notes, "index.html", "instructor/"))
     write(out / "terminals.html", terminal_page())
     report(out, handouts, seconds)
     return handouts

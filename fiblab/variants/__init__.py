@@ -19,22 +19,15 @@ Not a server but a program of three processes: ``blind_health`` – the original
 ``server2.py``'s health check, which says "healthy" while its worker is dead (notebook 06).
 
 Workflow names are distinct across modules, so a notebook kernel may import them all (to
-show their source) next to :mod:`fiblab.app`.
+show their source) next to :mod:`fiblab.app`. Their steps record that they run and crash
+on purpose through :func:`fiblab.crashes.note_step`; notebook 08's variants count their
+workflow runs with :func:`fiblab.steplog.note_run`.
 """
 
 from __future__ import annotations
 
-import base64
 import importlib
-import os
-import re
 import sys
-from pathlib import Path
-
-from dbos import DBOS
-
-from .. import config
-from ..app import CrashMode, crash_process, record_execution, should_crash
 
 VARIANT_MODULES: tuple[str, ...] = (
     "fiblab.variants.memo_instance",
@@ -43,8 +36,6 @@ VARIANT_MODULES: tuple[str, ...] = (
     "fiblab.variants.completion_order",
     "fiblab.variants.workflow_in_step",
 )
-
-RUNS_FILE = "workflow-runs.log"
 
 
 def serve(module_name: str, argv: list[str] | None = None) -> int:
@@ -65,53 +56,3 @@ def serve(module_name: str, argv: list[str] | None = None) -> int:
 def main_guard(module_name: str) -> None:
     """Serve ``module_name`` and exit (see :func:`serve`)."""
     sys.exit(serve(module_name))
-
-
-def note_step(
-    step: int,
-    crash_at: int | None = None,
-    crash_every_time: bool = False,
-    crash_mode: CrashMode = "kill",
-) -> None:
-    """Record that ``step`` of the current workflow really runs; crash at ``crash_at``.
-
-    The crash is real (SIGKILL or a segfault, see :func:`fiblab.app.crash_process`) and
-    happens once per workflow and step (a marker file survives it), or every time.
-    """
-    workflow_id = DBOS.workflow_id or "no-workflow"
-    record_execution(workflow_id, step)
-    if step == crash_at and should_crash(workflow_id, step, crash_every_time):
-        crash_process(crash_mode)
-
-
-def note_run(workflow_id: str, scratch: Path | None = None) -> int:
-    """Record that the body of ``workflow_id`` starts (again); return how many times it
-    started before (0 on the first run, 1 after the first recovery, …).
-
-    A side channel outside DBOS, like the world a workflow talks to: it is not replayed.
-    """
-    path = (scratch or config.scratch_dir()) / RUNS_FILE
-    with open(path, "a+") as runs:
-        runs.seek(0)
-        earlier = sum(1 for line in runs if line.split()[0] == workflow_id)
-        runs.write(f"{workflow_id} {os.getpid()}\n")
-    return earlier
-
-
-def runs_started(workflow_id: str, scratch: Path | None = None) -> int:
-    """How many times the body of ``workflow_id`` started so far (see :func:`note_run`)."""
-    path = (scratch or config.scratch_dir()) / RUNS_FILE
-    if not path.exists():
-        return 0
-    return sum(1 for line in path.read_text().splitlines() if line.split()[0] == workflow_id)
-
-
-def decode_stored(text: str) -> bytes:
-    """What DBOS's default serializer stored: base64 text around pickle bytes."""
-    return base64.b64decode(text)
-
-
-def printable_strings(data: bytes, shortest: int = 4) -> list[str]:
-    """The readable words in ``data``: runs of at least ``shortest`` letters, digits,
-    ``_``, ``.`` or ``-`` (what a curious reader of the database would spot first)."""
-    return [run.decode() for run in re.findall(rb"[A-Za-z0-9_.\-]{%d,}" % shortest, data)]

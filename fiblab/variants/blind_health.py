@@ -20,22 +20,20 @@ import argparse
 import json
 import multiprocessing
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from multiprocessing.connection import Connection
-from pathlib import Path
-from types import FrameType
 
-from fiblab import cli, config
-from fiblab.processes import ManagedProcess
-from fiblab.protocol import HEALTH_PATH, HOST, SERVER_READY_PREFIX, port_in_log
+from fiblab import cli, config, lifecycle
+from fiblab.protocol import BLIND_HEALTH_READY_PREFIX as READY_PREFIX
+from fiblab.protocol import HEALTH_PATH, HOST
 
 PROGRAM = "python -m fiblab.variants.blind_health"
-READY_PREFIX = "blind-health ready"
+#: How often the parent looks at its children (server3.py looked once a second), seconds.
+PARENT_LOOP_SEC = 0.2
 log = cli.logger("blind-health")
 
 
@@ -70,22 +68,6 @@ def serve_health(port_out: Connection) -> None:
     port_out.send(server.server_address[1])
     threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     server.serve_forever()
-
-
-def handle(name: str, database_url: str, scratch: Path, *args: str) -> ManagedProcess:
-    """A notebook's handle on this program (not started yet); ready once its worker is."""
-    return ManagedProcess(
-        name, "fiblab.variants.blind_health", ["--executor-id", f"{name}-worker", *args],
-        scratch, ready_marker=SERVER_READY_PREFIX, env={config.DATABASE_URL_ENV: database_url},
-    )  # fmt: skip
-
-
-def port_and_worker(process: ManagedProcess) -> tuple[int, int]:
-    """The health port and the worker's pid that a started ``process`` printed."""
-    found = [port_in_log(process.logs(), READY_PREFIX, key) for key in ("port", "worker_pid")]
-    if None in found:
-        raise RuntimeError(f"{process.name} printed no ready line:\n{process.tail()}")
-    return found[0], found[1]  # type: ignore[return-value]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,29 +105,26 @@ def main(argv: list[str] | None = None) -> int:
         env={**os.environ, config.DATABASE_URL_ENV: args.database_url},
     )
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        log(f"stopping: {signal.Signals(signum).name}")
-        worker.terminate()
-        health.terminate()
-        health.join()
-        worker.wait()  # the only place this program ever waits for its worker
-        sys.exit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stop = lifecycle.StopRequest(log)  # SIGTERM/SIGINT: noted in the handler, acted on here
+    stop.install_signal_handlers()
     threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
     log(f"{READY_PREFIX} port={port} health_pid={health.pid} worker_pid={worker.pid}")
-    if args.parent_loop:  # server3.py: watch both, and give up when either dies
-        while health.is_alive() and worker.poll() is None:
-            time.sleep(0.2)
-        log("a child process has ended: stopping the other and exiting 1")
-        worker.terminate()
-        health.terminate()
-        health.join()
-        worker.wait()
-        return 1
-    health.join()  # like server2.py: wait for the health process, never for the worker
-    return 0
+    code = cli.EXIT_OK
+    while not stop.wait(PARENT_LOOP_SEC):
+        if args.parent_loop:  # server3.py: watch both, and give up when either dies
+            if not health.is_alive() or worker.poll() is not None:
+                log("a child process has ended: stopping the other and exiting 1")
+                code = cli.EXIT_FAILED
+                break
+        elif not health.is_alive():  # server2.py: wait for the health process only, never
+            return cli.EXIT_OK  # for the worker (a dead worker stays a zombie)
+    if stop.event.is_set():
+        log(f"stopping: {stop.reason}")
+    worker.terminate()
+    health.terminate()
+    health.join()
+    worker.wait()  # the only place this program ever waits for its worker
+    return code
 
 
 if __name__ == "__main__":

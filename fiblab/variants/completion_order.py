@@ -34,8 +34,10 @@ from collections.abc import Sequence
 
 from dbos import DBOS
 
+from fiblab.crashes import note_step
 from fiblab.fib import MAX_ITERATIVE_N, fib_iterative, validate_n
-from fiblab.variants import main_guard, note_run, note_step, runs_started
+from fiblab.steplog import note_run, runs_started
+from fiblab.variants import main_guard
 
 if __name__ == "__main__":  # `python -m …`: serve this module imported under its real name
     main_guard("fiblab.variants.completion_order")

@@ -21,8 +21,9 @@ import os
 
 from dbos import DBOS
 
+from fiblab.crashes import note_step
 from fiblab.fib import MAX_ITERATIVE_N, validate_n
-from fiblab.variants import main_guard, note_step
+from fiblab.variants import main_guard
 
 if __name__ == "__main__":  # `python -m …`: serve this module imported under its real name
     main_guard("fiblab.variants.instance_argument")

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from dbos import DBOS, DBOSConfiguredInstance
 
+from fiblab.crashes import note_step
 from fiblab.fib import MAX_ITERATIVE_N, validate_n
 from fiblab.variants import (
     main_guard,
     method_kinds,  # noqa: F401  (its workflows: this server's too)
-    note_step,
 )
 
 if __name__ == "__main__":  # `python -m …`: serve this module imported under its real name

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dbos import DBOS
 
-from fiblab.app import CrashMode
+from fiblab.crashes import CrashMode, note_step
 from fiblab.fib import MAX_ITERATIVE_N, validate_n
-from fiblab.variants import main_guard, note_step
+from fiblab.variants import main_guard
 
 if __name__ == "__main__":  # `python -m …`: serve this module imported under its real name
     main_guard("fiblab.variants.plain_class")

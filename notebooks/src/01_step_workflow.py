@@ -45,7 +45,7 @@ show_source(compute_fibonacci, fibonacci_workflow)
 # %%
 from fiblab.lab import Lab
 
-lab = Lab("01_step_workflow")
+lab = Lab.fresh("01_step_workflow")
 await lab.launch_dbos()
 lab
 

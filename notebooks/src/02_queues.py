@@ -21,12 +21,12 @@
 from dbos import DBOS
 
 from fiblab import client as fc
-from fiblab import plots
+from fiblab import plots, timeline
 from fiblab.app import fibonacci_index_step, fibonacci_steps_workflow, fibonacci_workflow
 from fiblab.display import show_source
 from fiblab.lab import Lab
 
-lab = Lab("02_queues")
+lab = Lab.fresh("02_queues")
 await lab.launch_dbos()
 show_source(fibonacci_index_step, fibonacci_steps_workflow)
 
@@ -110,11 +110,11 @@ for rows, ax, title in ((serial_rows, top, "worker_concurrency=1"),
 # (`benchmarks/README.md`); we check for less than 0.6 (two at a time would give about half).
 
 # %%
-serial_spans = fc.workflow_spans(serial_rows)
-parallel_spans = fc.workflow_spans(parallel_rows)
-print("most jobs at once:", fc.max_concurrency(serial_spans), "vs", fc.max_concurrency(parallel_spans))
-assert fc.max_concurrency(serial_spans) == 1
-assert fc.max_concurrency(parallel_spans) in (2, 3)
+serial_spans = timeline.workflow_spans(serial_rows)
+parallel_spans = timeline.workflow_spans(parallel_rows)
+print("most jobs at once:", timeline.max_concurrency(serial_spans), "vs", timeline.max_concurrency(parallel_spans))
+assert timeline.max_concurrency(serial_spans) == 1
+assert timeline.max_concurrency(parallel_spans) in (2, 3)
 print(f"three at a time took {parallel_wall / serial_wall:.0%} of the one-at-a-time time")
 assert parallel_wall < 0.6 * serial_wall
 
@@ -252,7 +252,7 @@ assert latency["fiblab defaults"] < 0.5
 #
 # Register a queue `two_at_a_time` with `worker_concurrency=2` and run `run_batch` on
 # it. Predict the wall time before you run it: what fraction of the concurrency-1 time
-# should it be? Check the peak overlap with `fc.max_concurrency`.
+# should it be? Check the peak overlap with `timeline.max_concurrency`.
 
 # %%
 # Your code here
@@ -266,7 +266,7 @@ two_wall, two_rows = await run_batch(two_at_a_time)
 print(f"{two_wall:.2f} s, about {two_wall / serial_wall:.0%} of the one-at-a-time time")
 # Six jobs in three rounds of two instead of six rounds of one: about half (thirty runs on
 # a 2-core machine with every core kept busy: 0.49–0.62; three at a time gave 0.40–0.49).
-assert fc.max_concurrency(fc.workflow_spans(two_rows)) == 2
+assert timeline.max_concurrency(timeline.workflow_spans(two_rows)) == 2
 assert 0.4 < two_wall / serial_wall < 0.75
 
 # %% [markdown]

@@ -45,7 +45,7 @@ from fiblab import client as fc
 from fiblab.display import table
 from fiblab.lab import Lab
 
-lab = Lab("03_servers")
+lab = Lab.fresh("03_servers")
 server = lab.start_server("server-1")
 print("server pid:", server.pid)
 print(server.logs())
@@ -510,7 +510,8 @@ if __name__ == "__main__":
 # restart the killed one with the same executor id.
 
 # %%
-from fiblab.processes import ManagedProcess, ServerGroup
+from fiblab.processes import ServerGroup
+from fiblab.spawn import ManagedProcess
 from fiblab.waiting import wait_for
 
 

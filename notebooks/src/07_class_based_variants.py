@@ -30,7 +30,7 @@ from fiblab.lab import Lab
 from fiblab.variants import memo_instance
 from fiblab.waiting import wait_for
 
-lab = Lab("07_class_based_variants")
+lab = Lab.fresh("07_class_based_variants")
 MEMO = "fiblab.variants.memo_instance"
 
 # %% [markdown]
@@ -383,8 +383,8 @@ assert {w.status for w in plain_workflows() if w.workflow_id not in earlier} == 
 # passwords here are fake, of course.
 
 # %%
-from fiblab.database import stored_inputs
-from fiblab.variants import decode_stored, instance_argument, printable_strings
+from fiblab.stored import decode_stored, printable_strings, stored_inputs
+from fiblab.variants import instance_argument
 from fiblab.variants.instance_argument import Fetcher
 
 SECRETS = "fiblab.variants.instance_argument"

@@ -26,12 +26,13 @@ import signal
 from collections import Counter
 
 from fiblab import client as fc
+from fiblab import timeline
 from fiblab.display import show_source, table
 from fiblab.lab import Lab
 from fiblab.variants import completion_order, workflow_in_step
 from fiblab.waiting import wait_for
 
-lab = Lab("08_async_variants")
+lab = Lab.fresh("08_async_variants")
 ORDERS = "fiblab.variants.completion_order"
 CHILDREN = "fiblab.variants.workflow_in_step"
 MY_MODULE = os.path.relpath(lab.scratch / "my_orders.py")  # the exercise's, relative to here
@@ -452,7 +453,7 @@ waits_in_a_row = sum(seconds for _n, seconds in jobs)
 print(f"the batch took {async_wall:.2f} s; its waits one after the other: {waits_in_a_row:.1f} s, "
       f"the longest alone: {max(seconds for _n, seconds in jobs):.1f} s")
 assert [a["result"] for a in arrivals] == [1346269, 2178309, 832040]  # fib(31), fib(32), fib(30)
-assert fc.max_concurrency(fc.workflow_spans(async_rows)) == 3
+assert timeline.max_concurrency(timeline.workflow_spans(async_rows)) == 3
 assert async_wall < 0.8 * waits_in_a_row
 
 # %% [markdown]
@@ -474,9 +475,9 @@ import sys
 
 from dbos import DBOS
 
+from fiblab.crashes import note_step
 from fiblab.fib import fib_iterative
 from fiblab.server import main
-from fiblab.variants import note_step
 from fiblab.variants.completion_order import network_wait
 
 
@@ -550,9 +551,9 @@ import sys
 
 from dbos import DBOS
 
+from fiblab.crashes import note_step
 from fiblab.fib import fib_iterative
 from fiblab.server import main
-from fiblab.variants import note_step
 from fiblab.variants.completion_order import network_wait
 
 
@@ -583,7 +584,7 @@ if __name__ == "__main__":
 
 # %% tags=["exercise-check"]
 from fiblab.exercises import ExerciseIncomplete, expect
-from fiblab.processes import ProcessFailed
+from fiblab.spawn import ProcessFailed
 from fiblab.waiting import WaitTimeout
 
 try:

@@ -104,7 +104,7 @@ def jobs_seconds(lab):
     return seconds
 
 
-sqlite_lab = Lab("09_scaling_sqlite", sqlite=True)
+sqlite_lab = Lab.fresh("09_scaling_sqlite", sqlite=True)
 sqlite_servers, on_sqlite = [], {}
 servers_start = cpu_snapshot()
 for k in server_counts:
@@ -188,7 +188,7 @@ from fiblab import config
 
 postgres_url = os.environ.get(config.DATABASE_URL_ENV, "")
 if config.is_postgres(postgres_url or "sqlite:///"):
-    pg_lab, pg_servers, on_postgres = Lab("09_scaling_pg"), [], {}
+    pg_lab, pg_servers, on_postgres = Lab.fresh("09_scaling_pg"), [], {}
     for k in (1, 2):
         add_servers(pg_lab, pg_servers, k)
         on_postgres[k] = jobs_seconds(pg_lab)
@@ -211,10 +211,11 @@ else:
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 
-from fiblab.processes import ServerGroup, cpu_percents
+from fiblab.processes import ServerGroup
+from fiblab.spawn import cpu_percents
 
 ServerGroup(sqlite_servers).stop()  # the scaling servers are done
-lab = Lab("09_polling", sqlite=True)
+lab = Lab.fresh("09_polling", sqlite=True)
 intervals = [0.02, 0.1, 0.3, 1.0]
 pollers = {i: lab.server(f"poller-{round(i * 1000)}ms", queue=f"poll-{round(i * 1000)}ms",
                          polling_interval=i) for i in intervals}
