@@ -226,7 +226,7 @@ table(attempt_rows)
 #   instance … is not registered") — an error only its log shows. The workflow was
 #   still `PENDING` when we looked, after the other seven had finished: the way an
 #   unknown workflow name stays `PENDING` in
-#   [04 · Client handles](04_client_handles.ipynb#Limits:-what-a-client-can-ask-for).
+#   [04 · Client handles](04_client_handles.ipynb#Limits:-a-workflow-name-no-server-knows).
 #   The log line:
 
 # %%
@@ -266,7 +266,7 @@ assert outcome[STUCK]["status"] == "PENDING"
 # %% [markdown]
 # A `PENDING` workflow belongs to this server's executor id, so its recovery would take
 # it up again at each restart (it re-enqueues them: `dbos/_recovery.py`;
-# [05 · Crash and recovery](05_crash_and_recovery.ipynb#Stranded-under-a-dead-executor-id:-three-ways-out)).
+# [05 · Crash and recovery](05_crash_and_recovery.ipynb#Recovery-is-per-executor-id)).
 # We cancel it:
 
 # %%

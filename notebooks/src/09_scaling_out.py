@@ -306,7 +306,7 @@ assert idle_cpu[0.02] > 2 * idle_cpu[1.0]
 #   `system_database_url`; the database is the only thing they share.
 # * **A stable executor id per server slot** (a host name plus a slot number, a
 #   StatefulSet ordinal), restarted under the same id: recovery is per executor id,
-#   [05 · Crash and recovery](05_crash_and_recovery.ipynb#Stranded-under-a-dead-executor-id:-three-ways-out).
+#   [05 · Crash and recovery](05_crash_and_recovery.ipynb#Recovery-is-per-executor-id).
 # * **One pinned application version** everywhere, and a new one rolled out on purpose:
 #   [05 · Crash and recovery](05_crash_and_recovery.ipynb#The-application-version-trap)
 #   shows what a second version does.
