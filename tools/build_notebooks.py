@@ -242,8 +242,8 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
         (
             (
                 "07_class_based_variants",
-                "3 · A plain class created inside the workflow — and a program that "
-                "enqueues at every start",
+                "Going deeper: 3 · A plain class created inside the workflow — and a "
+                "program that enqueues at every start",
             ),
             (
                 "05_crash_and_recovery",
@@ -254,12 +254,12 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
                 "Going deeper: when restarting cannot help, the supervisor gives up",
             ),
         ),
-        "`main()` enqueues a new workflow at every start, so each restart of its crash loop "
-        "adds one; a fixed workflow id stops that",
+        'the enqueue under its `if __name__ == "__main__":` adds a new workflow at every '
+        "start, so each restart of its crash loop adds one; a fixed workflow id stops that",
     ),
     Retelling(
         "ex3.py",
-        (("07_class_based_variants", "4 · An object passed as a workflow argument"),),
+        (("07_class_based_variants", "Going deeper: 4 · An object passed as a workflow argument"),),
         "the object argument is pickled into the database, password in plain text, and the "
         "workflow runs on a frozen copy",
     ),
@@ -267,7 +267,7 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
         "ex4.py",
         (
             ("08_async_variants", "1 · Steps are matched by number"),
-            ("08_async_variants", "Exercise: fix `ex4.py` yourself"),
+            ("08_async_variants", "Going deeper: Exercise — fix `ex4.py` yourself"),
         ),
         "steps started in completion order (`asyncio.as_completed`): after a crash the "
         "workflow ends `SUCCESS` with results duplicated and missing",
@@ -275,7 +275,7 @@ ORIGINAL_MAP: tuple[Retelling, ...] = (
     Retelling(
         "ex5.py",
         (
-            ("08_async_variants", "2 · A workflow started inside a step"),
+            ("08_async_variants", "Going deeper: 2 · A workflow started inside a step"),
             (
                 "08_async_variants",
                 "`ex5.py`'s other slip: an async step called from a sync workflow",

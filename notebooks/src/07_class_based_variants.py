@@ -146,7 +146,11 @@ assert rebuild_result == (10, 55) and rebuild_handle.get_status().status == "SUC
 assert lab.steps_by_process(rebuild_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7, 8, 9, 10]]
 
 # %% [markdown]
-# ## 2 · Reaching a method of a class from a client
+# That is this notebook's part of the core track: on to the [Summary](#Summary). The
+# sections marked *going deeper* show which class workflows a client can reach, the
+# original `ex2.py`'s design, and what an object passed as an argument costs.
+#
+# ## Going deeper: 2 · Reaching a method of a class from a client
 #
 # A `DBOSClient` has none of the server's Python objects, only names. DBOS registers a
 # workflow that is a method under `"Class.method"`, and the enqueue options have two
@@ -217,8 +221,13 @@ table(attempt_rows)
 # * A method of a **configured instance** needs its `self`. With the name only, `12`
 #   became `self`, the same `TypeError`. With both names the server finds the instance
 #   registered under that name. With a misspelled instance name it is worse than an
-#   error: the server took the workflow, found no such instance, and left it `PENDING`
-#   for good; only its log says why:
+#   error: the server took the workflow, found no such instance and raised
+#   `DBOSWorkflowFunctionNotFoundError` (read in `dbos/_core.py`, "configured class
+#   instance … is not registered") — an error only its log shows. The workflow was
+#   still `PENDING` when we looked, after the other seven had finished: the way an
+#   unknown workflow name stays `PENDING` in
+#   [04 · Client handles](04_client_handles.ipynb#Limits:-a-workflow-name-no-server-knows).
+#   The log line:
 
 # %%
 print(next(line for line in memo_server.logs().splitlines() if "is not registered" in line))
@@ -233,7 +242,8 @@ print(next(line for line in memo_server.logs().splitlines() if "is not registere
 # class method with `class_name`, the configured instance with both names, the
 # module-level workflow. A method called without the name of its class or instance ends
 # `ERROR` (`TypeError`, `n` missing); the ordinary instance ends `ERROR`
-# (`AttributeError`: the class has no `memo`); the misspelled instance sits in `PENDING`.
+# (`AttributeError`: the class has no `memo`); the misspelled instance was still
+# `PENDING`, with the server's refusal in its log.
 
 # %%
 outcome = {row["request"]: row for row in attempt_rows}
@@ -254,7 +264,10 @@ assert "type object 'OrdinaryCalculator' has no attribute 'memo'" in str(ordinar
 assert outcome[STUCK]["status"] == "PENDING"
 
 # %% [markdown]
-# The stuck workflow would be tried again by every restart of this server. We cancel it:
+# A `PENDING` workflow belongs to this server's executor id, so its recovery would take
+# it up again at each restart (it re-enqueues them: `dbos/_recovery.py`;
+# [05 · Crash and recovery](05_crash_and_recovery.ipynb#Recovery-is-per-executor-id)).
+# We cancel it:
 
 # %%
 lab.client.cancel_workflow(attempt_handles[STUCK].workflow_id)
@@ -271,7 +284,7 @@ assert memo_server.stop() == 0  # a graceful stop before the next variant's serv
 # workflow that calls the instance: clients need one name, and renaming a class or an
 # instance cannot strand their work.
 #
-# ## 3 · A plain class created inside the workflow — and a program that enqueues at every start
+# ## Going deeper: 3 · A plain class created inside the workflow — and a program that enqueues at every start
 #
 # The original `ex2.py` created its object *inside* the workflow. Then the object is
 # part of the workflow's code: recovery runs that code again, creates a fresh object and
@@ -302,21 +315,19 @@ assert lab.steps_by_process(plain_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], [7
 
 
 # %% [markdown]
-# **A new workflow at every start.** `ex2.py` was server and client in one program: after
-# `DBOS.launch()`, its `main()` enqueued the job — `queue.enqueue(fetch_workflow, n=11)`
-# (ex2.py) — under a fresh workflow id at every start. And its step crashed the process
-# every time (a segfault, `ctypes.string_at(0)`): a crash loop. Notebook 05 follows a
-# crash loop to its end (`MAX_RECOVERY_ATTEMPTS_EXCEEDED`); here we watch what the
-# enqueue in `main()` adds to it. Below is that enqueue as a function; each start of the
-# program runs it once. Its job is `plain_class_workflow` with step 7 segfaulting every
-# time:
+# **A new workflow at every start.** `ex2.py` was server and client in one program:
+# after `DBOS.launch()`, the code under its `if __name__ == "__main__":` enqueued the
+# job — `queue.enqueue(fetch_workflow, n=11)` — under a fresh workflow id at every start.
+# And its step crashed the process every time (a segfault, `ctypes.string_at(0)`): a
+# crash loop, which [05 · Crash and recovery](05_crash_and_recovery.ipynb#A-step-that-crashes-every-time:-MAX_RECOVERY_ATTEMPTS_EXCEEDED)
+# follows to its end. Here we watch only what the enqueue at every start adds to it.
+# Below is that enqueue as a function; each start of the program runs it once. Its job
+# is `plain_class_workflow` with step 7 segfaulting every time:
 
 # %%
-def ex2_main(workflow_id=None):
-    """The enqueue in ex2.py's main(): run once at every start of the program."""
+def ex2_start():
+    """The enqueue under ex2.py's `if __name__ == "__main__":`, run at every start."""
     options = fc.enqueue_options("plain_class_workflow")
-    if workflow_id is not None:
-        options["workflow_id"] = workflow_id  # the fix, below
     handle = lab.client.enqueue(options, 10, crash_at=7, crash_every_time=True, crash_mode="segfault")
     return handle.workflow_id
 
@@ -336,7 +347,7 @@ rounds = []
 for round_number in (1, 2):
     if not plain_server.alive:
         plain_server = lab.start_server("plain-server", module=PLAIN)
-    enqueued = ex2_main()
+    enqueued = ex2_start()
     exit_code = plain_server.wait(30)
     new = [w for w in plain_workflows() if w.workflow_id not in earlier]
     rounds.append({"round": round_number, "enqueued": enqueued[:8], "server exit code": exit_code,
@@ -345,17 +356,13 @@ table(rounds)
 
 # %% [markdown]
 # **Check:** each round's server died of a segfault, and each start of the program added
-# one more workflow; none of them has finished, and every further round would add one.
+# one more workflow, none of them finished: every further round would add one more.
+# We cancel them, so that no later server takes them up again.
 
 # %%
 assert [r["server exit code"] for r in rounds] == [-signal.SIGSEGV] * 2
 assert [r["new workflows so far"] for r in rounds] == [1, 2]
 assert set(rounds[-1]["their statuses"]) <= {"ENQUEUED", "PENDING"}
-
-# %% [markdown]
-# We cancel both, so that no later server takes them up again:
-
-# %%
 for workflow in plain_workflows():
     if workflow.workflow_id not in earlier:
         lab.client.cancel_workflow(workflow.workflow_id)
@@ -363,28 +370,12 @@ assert {w.status for w in plain_workflows() if w.workflow_id not in earlier} == 
 
 # %% [markdown]
 # **The fix:** enqueue the job under a workflow id of your choosing, the same at every
-# start: `workflow_id` in the enqueue options. (Code inside a DBOS process sets it with
-# the `SetWorkflowID` context manager: read it in `dbos/_context.py`.) An enqueue with an id that already exists adds no
-# workflow: the client hands back the one that is there. Two more starts of the program,
-# now with the fixed id `ex2-fib-10` (no server is running):
-
-# %%
-fixed_ids = [ex2_main(workflow_id="ex2-fib-10") for _start in range(2)]
-fixed_rows = [w for w in plain_workflows() if w.workflow_id == "ex2-fib-10"]
-print("ids the two starts got:", fixed_ids)
-print("workflows with that id:", [(w.workflow_id, w.status) for w in fixed_rows])
+# start (`workflow_id` in the enqueue options): a workflow id makes the call idempotent,
+# as [01 · A step workflow](01_step_workflow.ipynb#Same-workflow-ID,-no-second-computation)
+# shows, so a restart finds the workflow of the first start instead of adding one.
 
 # %% [markdown]
-# **Check:** both starts got the same id, and the database holds one workflow under it.
-# (We cancel it too: it would crash-loop, and notebook 05 shows how that ends.)
-
-# %%
-assert fixed_ids == ["ex2-fib-10", "ex2-fib-10"]
-assert len(fixed_rows) == 1 and fixed_rows[0].status == "ENQUEUED"
-lab.client.cancel_workflow("ex2-fib-10")
-
-# %% [markdown]
-# ## 4 · An object passed as a workflow argument
+# ## Going deeper: 4 · An object passed as a workflow argument
 #
 # The original `ex3.py` passed a `Fetcher` object, credentials and all, as the workflow's
 # argument. fiblab's version fetches Fibonacci numbers from a simulated service that
@@ -500,15 +491,14 @@ assert len(user_steps) == 9 and not any("hunter" in repr(s["output"]) for s in u
 assert "hunter" not in repr(user_result)
 
 # %% [markdown]
-# ## Exercise
+# ## Going deeper: Exercise — audit the stored inputs
 #
 # Audit this notebook's database: for every workflow in it
-# (`fc.workflow_rows(lab.client)`), decode its stored inputs and report the workflow
-# name and id of every one whose inputs contain `hunter`. Which workflows are they, and
-# why only those?
-
-# %%
-# Your code here
+# (`fc.workflow_rows(lab.client)`), decode its stored inputs
+# (`decode_stored(stored_inputs(lab.database_url, workflow_id))`) and put the workflow
+# name and the first 8 characters of the id of every one whose inputs contain `hunter`
+# into a list `leaks` of `(name, id)` pairs. The check looks at the names in `leaks`.
+# Which workflows are they, and why only those?
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 leaks = [
@@ -517,7 +507,16 @@ leaks = [
     if b"hunter" in decode_stored(stored_inputs(lab.database_url, row["workflow_id"]))
 ]
 print(leaks)  # only the fetcher_workflow runs: they took the Fetcher object as argument
-assert sorted(name for name, _ in leaks) == ["fetcher_workflow", "fetcher_workflow"]
+
+# %% tags=["exercise-check"]
+from fiblab.exercises import expect, require
+
+require(globals(), "leaks", task="build the list leaks of (workflow name, id) pairs")
+leaked_names = sorted(name for name, _id in leaks)
+expect(leaked_names == ["fetcher_workflow", "fetcher_workflow"],
+       f"leaks names {leaked_names}: the database holds two workflows whose stored inputs "
+       "contain 'hunter' (look at every workflow, not only the last ones)")
+print("Right: only the two fetcher_workflow runs took the Fetcher (and its password) as argument.")
 
 # %% [markdown]
 # ## Summary
@@ -525,14 +524,16 @@ assert sorted(name for name, _ in leaks) == ["fetcher_workflow", "fetcher_workfl
 # * DBOS checkpoints workflow **arguments** and **step results**, not your objects. State
 #   in an instance (`self.memo`) is not recovered; replayed steps do not run their
 #   bodies, so they cannot refill it. Build state in the workflow from step return values.
+#
+# Going deeper:
+#
 # * An object created inside the workflow is recreated by recovery: that design works.
 #   A program that enqueues its job at every start adds one more workflow per restart
-#   of a crash loop; a fixed `workflow_id` makes the enqueue idempotent. (How DBOS ends a
-#   crash loop, `MAX_RECOVERY_ATTEMPTS_EXCEEDED`: notebook 05.)
+#   of a crash loop; a fixed `workflow_id` makes the enqueue idempotent.
 # * A client reaches a class workflow only through what the server created at start-up:
 #   a static method by its name, a class method with `class_name`, a configured
 #   instance's method with `class_name` and `instance_name`; an ordinary instance's
-#   method not at all. A wrong instance name leaves the workflow `PENDING`. A
+#   method not at all. A wrong instance name left the workflow `PENDING`. A
 #   module-level workflow that calls the instance is the simpler entry point.
 # * Workflow arguments are pickled into the database: secrets included, readable by
 #   anyone who can read it, and frozen at enqueue time. Pass identifiers; read secrets

@@ -20,6 +20,8 @@
 # chosen step.
 
 # %%
+import os
+import re
 import signal
 from collections import Counter
 
@@ -33,6 +35,7 @@ from fiblab.waiting import wait_for
 lab = Lab.fresh("08_async_variants")
 ORDERS = "fiblab.variants.completion_order"
 CHILDREN = "fiblab.variants.workflow_in_step"
+MY_MODULE = os.path.relpath(lab.scratch / "my_orders.py")  # the exercise's, relative to here
 
 # %% [markdown]
 # ## 1 · Steps are matched by number
@@ -40,8 +43,10 @@ CHILDREN = "fiblab.variants.workflow_in_step"
 # DBOS numbers the steps of a workflow 1, 2, 3, … in the order they **start**, and
 # records each result under its number. A recovered workflow runs its code again from
 # the top; when step number k starts, DBOS looks up the result recorded for k and
-# returns it without running the step. It checks that the recorded step has the same
-# *name* — it cannot check that it was called with the same *arguments*.
+# returns it without running the step. Read in the dbos source (`dbos/_sys_db.py`,
+# `_check_operation_execution_txn`): it compares the *name* recorded for step k with
+# the name of the step now starting, and raises `DBOSUnexpectedStepError` if they
+# differ; the step's *arguments* are not compared.
 #
 # So a workflow must start its steps in the same order on every run. The original
 # `ex4.py` did not: it fetched several things concurrently and let
@@ -150,24 +155,6 @@ assert run_1[:4] == first_process and run_2[3:] == second_process
 # fib(20), fib(21), fib(22) — same step name, so DBOS cannot tell. Steps 4–6 had no
 # record and ran for real, for 22, 21 and 20.
 #
-# There is a second, quieter source of disorder here: `asyncio.as_completed` itself
-# starts the coroutines you give it in an arbitrary order, because it puts them in a
-# **set** first (CPython's own code):
-
-# %%
-import asyncio
-import inspect
-
-tasks_source = inspect.getsource(asyncio.tasks)  # as_completed lives here
-print(next((line.strip() for line in tasks_source.splitlines() if " in set(" in line),
-           "(this Python's as_completed is written differently; the set is inside it)"))
-
-# %% [markdown]
-# A set of coroutine objects iterates in an order that comes from their memory
-# addresses, which differ from process to process. Step coroutines handed straight to
-# `as_completed` can be numbered differently in a recovered process even when every
-# latency is the same — not reproducible, so we don't demonstrate it, but just as wrong.
-#
 # **The fix:** start every step in an order fixed by the workflow's inputs, and do the
 # waiting *inside* the steps. `asyncio.gather` starts its arguments in order (so does
 # creating tasks one by one with `asyncio.create_task`); *awaiting* them in any order
@@ -204,6 +191,26 @@ assert lab.steps_by_process(fixed_handle.workflow_id) == [[20, 21, 22, 23], [25,
 assert orders_server.stop() == 0
 
 # %% [markdown]
+# ## Going deeper: `as_completed`'s own order, and `DBOS.asyncio_wait`
+#
+# There is a second, quieter source of disorder in `ex4.py`'s design: `asyncio.as_completed` itself
+# starts the coroutines you give it in an arbitrary order, because it puts them in a
+# **set** first (CPython's own code):
+
+# %%
+import asyncio
+import inspect
+
+tasks_source = inspect.getsource(asyncio.tasks)  # as_completed lives here
+print(next((line.strip() for line in tasks_source.splitlines() if " in set(" in line),
+           "(this Python's as_completed is written differently; the set is inside it)"))
+
+# %% [markdown]
+# A set of coroutine objects iterates in an order that comes from their memory
+# addresses, which differ from process to process. Step coroutines handed straight to
+# `as_completed` can be numbered differently in a recovered process even when every
+# latency is the same — not reproducible, so we don't demonstrate it, but just as wrong.
+#
 # When the logic really needs "whichever finishes first", dbos 3.4 has
 # `DBOS.asyncio_wait`, a durable `asyncio.wait`. Read it in the dbos package
 # (`dbos/_dbos.py`): on the first run it stores the *indices* of the finished tasks as an
@@ -232,7 +239,7 @@ assert "done = {fs_list[i] for i in recorded_indices}" in wait_source
 # item a child workflow of its own — which brings us to where child workflows may be
 # started.
 #
-# ## 2 · A workflow started inside a step
+# ## Going deeper: 2 · A workflow started inside a step
 #
 # The original `ex5.py` called a workflow from inside a step. Here the step
 # `step_starting_a_workflow` calls `fib_child_workflow`:
@@ -257,19 +264,33 @@ except Exception as error:  # whatever DBOS raises: we want to see it
     in_step_error = error
 print(f"{type(in_step_error).__name__}: {str(in_step_error)!r}")
 
+
+def log_with_the_error():
+    lines = children_server.logs().splitlines()
+    return lines if any(line.startswith("AssertionError") for line in lines) else None
+
+
+in_step_log = wait_for(log_with_the_error, 30, "the server to log the error")  # kept: it restarts below
+
+
 # %% [markdown]
 # An `AssertionError` without a message. The server's log has the whole traceback; from
-# our step's line on, it shows the check inside DBOS that fired, with DBOS's own comment:
+# our step's line on, it shows the check inside DBOS that fired, with DBOS's own comment
+# (file names printed relative to this notebook's folder):
 
 # %%
-server_log = children_server.logs().splitlines()
-end = max(i for i, line in enumerate(server_log) if line.startswith("AssertionError"))
-start = max(i for i, line in enumerate(server_log[:end]) if "in step_starting_a_workflow" in line)
-print("\n".join(server_log[start : end + 1]))
+def relative_paths(line):
+    """A traceback line with its file name relative to this notebook's folder."""
+    return re.sub(r'File "([^"]+)"', lambda m: f'File "{os.path.relpath(m.group(1))}"', line)
+
+
+end = max(i for i, line in enumerate(in_step_log) if line.startswith("AssertionError"))
+start = max(i for i, line in enumerate(in_step_log[:end]) if "in step_starting_a_workflow" in line)
+print("\n".join(relative_paths(line) for line in in_step_log[start : end + 1]))
 
 # %% [markdown]
 # **Check:** the workflow is `ERROR` with a bare `AssertionError`; DBOS recorded the
-# failed step with that error, and no child workflow exists at all.
+# failed step with that error, and no child workflow of it exists.
 
 # %%
 in_step_status = in_step_handle.get_status()
@@ -280,7 +301,9 @@ in_step_rows = fc.step_rows(lab.client, [in_step_handle.workflow_id])
 assert [(s["name"], type(s["error"])) for s in in_step_rows] == [
     ("step_starting_a_workflow", AssertionError)
 ]
-assert [w.name for w in lab.client.list_workflows()].count("fib_child_workflow") == 0
+assert not [w for w in lab.client.list_workflows()
+            if w.parent_workflow_id == in_step_handle.workflow_id
+            or w.workflow_id.startswith(f"{in_step_handle.workflow_id}-")]
 
 # %% [markdown]
 # **Why.** A step is the unit DBOS records as *one* result: it runs, and its output is
@@ -382,7 +405,7 @@ assert lab.executions(sync_handle.workflow_id) == []
 assert "coroutine 'fib_child_step' was never awaited" in never_awaited
 
 # %% [markdown]
-# ## 3 · Async done right, from the client too
+# ## Going deeper: 3 · Async done right, from the client too
 #
 # Async workflows whose steps mostly *wait* share one event loop in the server: with
 # `worker_concurrency=3` the server runs three of them at once, their waits
@@ -422,31 +445,29 @@ plots.plot_timeline([{**r, "lane": names[r["workflow_id"]]} for r in async_rows]
 
 # %% [markdown]
 # **Check:** results arrived shortest wait first, not in enqueue order; the three steps
-# overlapped, and the whole batch took well under the 2.4 s of waits it contains.
+# overlapped, and the whole batch took less than four fifths of its waits one after the
+# other (the numbers of this run are printed below).
 
 # %%
+waits_in_a_row = sum(seconds for _n, seconds in jobs)
+print(f"the batch took {async_wall:.2f} s; its waits one after the other: {waits_in_a_row:.1f} s, "
+      f"the longest alone: {max(seconds for _n, seconds in jobs):.1f} s")
 assert [a["result"] for a in arrivals] == [1346269, 2178309, 832040]  # fib(31), fib(32), fib(30)
 assert timeline.max_concurrency(timeline.workflow_spans(async_rows)) == 3
-assert async_wall < 0.8 * sum(seconds for _n, seconds in jobs)
+assert async_wall < 0.8 * waits_in_a_row
 
 # %% [markdown]
-# ## Exercise: fix `ex4.py` yourself
+# ## Going deeper: Exercise — fix `ex4.py` yourself
 #
 # Below is a server module with the completion-order bug of section 1, written the way
-# the original wrote it. `network_wait(position)` is this exercise's network: it waits
-# as the *server process's* network does (the `FIBLAB_NETWORK` variable we start the
-# server with), so a restarted server can have another one. `note_step(n, crash_at)`
-# SIGKILLs the server once, in the step for `crash_at`.
-#
-# **Your task:** change `my_fetch_workflow` (and add steps or workflows as you like) so
-# that it returns every `(n, fib(n))` once, in the order of `ns` — also when the server
-# dies in the middle and a restarted server, with a different network, recovers it.
-# Section 1 showed one way; section 2 gives you another (a child workflow per n).
-# Then run the cell, and the two cells after the hidden solution: they start your
-# server, crash it at fib(23), restart it with the reversed network and check the result.
+# the original wrote it; the cell writes it to `my_orders.py` in this notebook's scratch
+# folder. `network_wait(position)` is this exercise's network: it waits as the *server
+# process's* network does (the `FIBLAB_NETWORK` variable we start the server with), so a
+# restarted server can have another one. `note_step(n, crash_at)` SIGKILLs the server
+# once, in the step for `crash_at`.
 
 # %%
-# %%writefile {lab.scratch}/my_orders.py
+# %%writefile {MY_MODULE}
 """My server module for notebook 08's exercise: ex4.py's fetches, to be fixed."""
 
 import asyncio
@@ -483,8 +504,47 @@ async def my_fetch_workflow(ns: list[int], crash_at: int | None = None) -> list[
 if __name__ == "__main__":
     sys.exit(main(prog="python -m my_orders"))
 
+
+# %% [markdown]
+# The check runs your module alone on `my_queue` (the children server stops here): it
+# starts it with the first run's network, enqueues `my_fetch_workflow` for fib(20) …
+# fib(25) with a crash at fib(23), and restarts it, same executor id, with the reversed
+# network. Section 1's buggy result fails the same test:
+
+# %%
+def start_my_server(network):
+    return lab.start_server("my-orders-server", module="my_orders", env={
+        "PYTHONPATH": str(lab.scratch), "FIBLAB_NETWORK": ",".join(map(str, network))})
+
+
+def crash_and_recover_my_server():
+    """Run my_orders.py through a crash at fib(23) and a restart; return what DBOS recorded."""
+    server = start_my_server(FIRST_RUN)
+    handle = lab.client.enqueue(fc.enqueue_options("my_fetch_workflow"), NS, 23)
+    crash_code = server.wait(30)
+    start_my_server(AFTER_RESTART)
+    wait_for(lambda: fc.is_finished(handle), 30, "your recovered workflow to finish")
+    return crash_code, handle.get_status()
+
+
+def complete_and_in_order(result):
+    return result is not None and [tuple(pair) for pair in result] == EXPECTED
+
+
+assert children_server.stop() == 0
+assert not complete_and_in_order(order_result)  # section 1's design fails this test
+
+# %% [markdown]
+# **Your task:** in the cell below, write `my_orders.py` again — the line
+# `%%writefile {MY_MODULE}`, then the module above — with `my_fetch_workflow` changed
+# (add steps or workflows as you like) so that it returns every `(n, fib(n))` once, in
+# the order of `ns`, also when the server dies in the middle and a restarted server,
+# with a different network, recovers it. Section 1 showed one way; section 2 gives you
+# another (a child workflow per n). Every fetch must still go through `my_fetch_step(n,
+# crash_at)`, so that the server dies at fib(23). The check after it says what it found.
+
 # %% tags=["solution"] jupyter={"source_hidden": true}
-# %%writefile {lab.scratch}/my_orders.py
+# %%writefile {MY_MODULE}
 """My server module for notebook 08's exercise: one child workflow per n."""
 
 import sys
@@ -522,57 +582,39 @@ async def my_fetch_workflow(ns: list[int], crash_at: int | None = None) -> list[
 if __name__ == "__main__":
     sys.exit(main(prog="python -m my_orders"))
 
-# %% [markdown]
-# Your server runs alone on `my_queue` (we stop the children server first). It starts
-# with the first run's network, crashes at fib(23), and is restarted with the same
-# executor id and the reversed network:
+# %% tags=["exercise-check"]
+from fiblab.exercises import ExerciseIncomplete, expect
+from fiblab.spawn import ProcessFailed
+from fiblab.waiting import WaitTimeout
 
-# %%
-assert children_server.stop() == 0
-
-
-def start_my_server(network):
-    return lab.start_server("my-orders-server", module="my_orders", env={
-        "PYTHONPATH": str(lab.scratch), "FIBLAB_NETWORK": ",".join(map(str, network))})
-
-
-my_server = start_my_server(FIRST_RUN)
-my_handle = lab.client.enqueue(fc.enqueue_options("my_fetch_workflow"), NS, 23)
-my_crash_code = my_server.wait(30)
-my_server = start_my_server(AFTER_RESTART)
-wait_for(lambda: fc.is_finished(my_handle), 30, "your recovered workflow to finish")
-my_status = my_handle.get_status()
-print("exit code:", my_crash_code, "| status:", my_status.status, "| error:", repr(my_status.error))
-print("result:", my_status.output)
-
-
-# %% [markdown]
-# **Check:** the server really died at fib(23); your recovered workflow ended `SUCCESS`
-# with all six results, once each, in input order. The same test applied to the buggy
-# run of section 1 fails, so the check can tell the two apart.
-
-# %%
-def complete_and_in_order(result):
-    return result is not None and [tuple(pair) for pair in result] == EXPECTED
-
-
-assert my_crash_code == -signal.SIGKILL, "the server should have been killed at fib(23)"
-assert my_status.status == "SUCCESS", f"your workflow ended {my_status.status}: {my_status.error!r}"
-assert complete_and_in_order(my_status.output), f"wrong results: {my_status.output}"
-assert not complete_and_in_order(order_result)  # section 1's design fails this test
+try:
+    my_crash_code, my_status = crash_and_recover_my_server()
+except (ProcessFailed, WaitTimeout) as error:
+    raise ExerciseIncomplete(f"your server or its workflow failed: {error}") from None
+print("exit code:", my_crash_code, "| status:", my_status.status, "| result:", my_status.output)
+expect(my_crash_code == -signal.SIGKILL,
+       "the server was not killed at fib(23): send every fetch through my_fetch_step(n, crash_at)")
+expect(my_status.status == "SUCCESS", f"your workflow ended {my_status.status}: {my_status.error!r}")
+expect(complete_and_in_order(my_status.output),
+       f"wrong results {my_status.output} (expected {EXPECTED}): start the steps, or child "
+       "workflows, in the order of ns, and write the module in the cell above")
+print("Right: all six results, once each, in input order, through a crash and a recovery.")
 
 # %% [markdown]
 # ## Summary
 #
 # * DBOS matches a recovered workflow's steps to its checkpoints **by number**, in the
-#   order the steps start, checking only their names. Code that starts steps in an
-#   order decided by timing — steps started as network waits end, or step coroutines
-#   handed straight to `asyncio.as_completed` — can end `SUCCESS` with wrong results
-#   after a recovery, and nothing raises.
+#   order the steps start, comparing only their names (read in `dbos/_sys_db.py`). Code
+#   that starts steps in an order decided by timing — steps started as network waits
+#   end, or step coroutines handed straight to `asyncio.as_completed` — can end
+#   `SUCCESS` with wrong results after a recovery, and nothing raises.
 # * Start steps in an order fixed by the inputs (`asyncio.gather`, or tasks created in
-#   order), do the waiting inside the steps — or give each item a child workflow, as
-#   you did in the exercise. `DBOS.asyncio_wait` records which tasks finished, when
-#   you need "first finished".
+#   order) and do the waiting inside the steps.
+#
+# Going deeper:
+#
+# * Or give each item a child workflow, as in the exercise; `DBOS.asyncio_wait` records
+#   which tasks finished, when you need "first finished".
 # * A workflow cannot be started inside a step: on dbos 3.4 that is a bare
 #   `AssertionError`. Start child workflows from workflow code; the start is a step of
 #   the parent, so a recovered parent finds its child.
