@@ -247,6 +247,17 @@ class LocalPostgres:
         for process in [*postmaster.children(), postmaster]:
             process.send_signal(signal.SIGCONT)
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds the running cluster's processes have used so far: the postmaster,
+        its live children and the ones it has reaped (ended connections). A halt and
+        resume starts the count again."""
+        postmaster = self._postmaster()
+        total = sum(postmaster.cpu_times()[:4])  # user, system, and of its ended children
+        for child in postmaster.children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                total += sum(child.cpu_times()[:2])
+        return total
+
     def _postmaster(self) -> psutil.Process:
         state = json.loads(self.state_file.read_text())
         pid_file = Path(state["data_root"]) / "data" / "postmaster.pid"

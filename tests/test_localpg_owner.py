@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import psutil
+import psycopg
 import pytest
 
 from fiblab import config, localpg
@@ -110,3 +111,19 @@ def test_run_all_twice_gets_the_same_cluster_and_close_removes_it(tmp_path, monk
     finally:
         first.close()
     assert first.cluster.url() is None  # stopped and removed
+
+
+@pytest.mark.integration
+@own_postgres_only
+def test_the_cpu_of_ended_connections_is_counted(tmp_path, monkeypatch) -> None:
+    """09 prints what PostgreSQL's processes took while servers ran: connections that
+    ended meanwhile count too (the postmaster has reaped them)."""
+    monkeypatch.delenv(config.DATABASE_URL_ENV)
+    pg = postgres_for_notebook(tmp_path / "postgres")
+    try:
+        before = pg.cluster.cpu_seconds()
+        with psycopg.connect(pg.url.rsplit("/", 1)[0] + "/postgres") as connection:
+            connection.execute("SELECT sum(i) FROM generate_series(1, 3000000) AS i").fetchone()
+        wait_for(lambda: pg.cluster.cpu_seconds() > before + 0.1, 10, "the query's CPU")
+    finally:
+        pg.close()

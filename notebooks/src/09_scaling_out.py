@@ -4,7 +4,8 @@
 # **You will be able to:** measure how throughput grows with the number of servers on
 # one queue against what the machine gives plain processes at the same moment, explain the polling trade-off between
 # latency and idle CPU, and sketch a deployment where servers on several machines share
-# one PostgreSQL system database.
+# one PostgreSQL system database; going deeper, watch servers on PostgreSQL live through
+# the database going away.
 #
 # **Prerequisites:** [04 · Client handles](04_client_handles.ipynb) and
 # [05 · Crash and recovery](05_crash_and_recovery.ipynb).
@@ -164,39 +165,231 @@ else:
 #
 # SQLite is one file on one machine: fine for a laptop, and all servers must share that
 # machine. Servers on *several* machines need a database they can all reach: PostgreSQL.
-# This part runs when `FIBLAB_DATABASE_URL` points at one (`make test` runs every
-# notebook a second time on a throwaway PostgreSQL). To try it yourself, in a terminal
-# from the repository folder:
+# This part runs on one. If `FIBLAB_DATABASE_URL` points at a PostgreSQL server, that one;
+# otherwise, when PostgreSQL's programs are installed on this machine, a throwaway
+# PostgreSQL that `fiblab.localpg` starts for this notebook (a temporary folder,
+# 127.0.0.1 only, a random password that is never printed). The last cell removes it, and
+# if the kernel is restarted or dies first, a watcher process removes it. Without either, the cell
+# says how to install PostgreSQL, and this part and the next are skipped (and say so).
 #
-# <!-- doc-test: needs-postgres -->
-# ```bash
-# .venv/bin/python -m fiblab.localpg start     # a throwaway local PostgreSQL
-# source scratch/postgres/env                  # sets FIBLAB_DATABASE_URL (password not shown)
-# .venv/bin/python -m fiblab.localpg status
-# ```
+# Two servers share `my_queue` on it and run the six jobs from above. On one machine the
+# PostgreSQL server's own processes answer every poll and write every checkpoint on the
+# same CPUs as the servers: when the database is this notebook's own, we count their CPU
+# time while the jobs run. Across machines the database has CPUs of its own.
+
+# %%
+from collections import Counter
+
+from fiblab import config
+from fiblab.localpg import postgres_for_notebook
+
+# Not inside a Lab's scratch folder: Lab.fresh empties those.
+pg = postgres_for_notebook(config.scratch_dir("09_pg_cluster") / "postgres")
+if pg.url is None:
+    pg_lab = None
+    print(pg.source)
+    print("\nSo this part and the next are skipped: they need PostgreSQL. Install it as said "
+          "above, then run this cell and the ones below again.")
+else:
+    print("PostgreSQL:", pg.source)
+    if pg.cluster is not None:
+        print(f"Started in {pg.start_seconds:.1f} s; the last cell of this notebook removes it.")
+    pg_lab, pg_servers = Lab.fresh("09_postgres", postgres=pg.url), []
+    add_servers(pg_lab, pg_servers, 2)
+    database_before = pg.cluster.cpu_seconds() if pg.cluster else None
+    pg_start = cpu_snapshot()
+    on_postgres = jobs_seconds(pg_lab)
+    pg_seconds, _others = others_window(pg_start)
+    servers_cpu = cpu_snapshot()[2] - pg_start[2]  # this kernel and its servers
+    taken = Counter(w.executor_id for w in pg_lab.client.list_workflows(name="fibonacci_workflow"))
+    print(f"2 servers on PostgreSQL: {on_postgres:.2f} s for the {len(jobs)} jobs (on SQLite: "
+          f"{on_sqlite[2]:.2f} s); jobs per server, a first warm-up job included: "
+          + ", ".join(f"{name} {count}" for name, count in sorted(taken.items())))
+    if pg.cluster is not None:
+        database_cpu = pg.cluster.cpu_seconds() - database_before
+        print(f"While they ran ({pg_seconds:.1f} s, the warm-up included), PostgreSQL's own "
+              f"processes used {database_cpu:.2f} s of CPU ({database_cpu / pg_seconds:.0%} of one "
+              f"of the {cores} CPUs), against {servers_cpu:.2f} s for the servers and this "
+              "notebook: time on the same CPUs the servers compute on.")
+    else:
+        print("PostgreSQL's own CPU is not counted here: that server is not this notebook's "
+              "(it may be on another machine, or shared with other programs).")
+
+# %% [markdown]
+# ## Going deeper: the database goes away
 #
-# then `make lab` in that terminal; `python -m fiblab.localpg stop` removes it again.
+# What happens to running workflows when the database disappears? We halt this
+# notebook's PostgreSQL (`pg_ctl stop`: sessions ended, new connections refused) while
+# four step workflows run on the two servers (`fibonacci_steps_workflow(30)`, 0.02 s a
+# step), SIGKILL `server-1` while the database is down and start it again at once (as a
+# supervisor would), and start PostgreSQL again 2 seconds after the halt, with the same
+# data (`fiblab.chaos.with_outage`). What a server does meanwhile was read in DBOS's source
+# and seen in its logs (`benchmarks/README.md`, "Chaos with database outages"):
 #
-# On one machine the PostgreSQL server's processes share the CPUs with the servers (and
-# answer every poll): the times below include what they take (printed, not checked, for
-# the reason given above). Across machines the database has CPUs of its own.
+# > **A workflow waits at its next checkpoint, forever, with exponential backoff.** The
+# > database calls of a running workflow […] go through `db_retry` (`_sys_db.py`): on a
+# > connection error […] it logs `Database connection failed: … Retrying in 0.82s
+# > (attempt 1)` and sleeps 1, 2, 4, 8 … s, at most 60 s, each × 0.5–1.5, with no overall
+# > deadline […]. So the step that was running finishes, its result waits in memory, and
+# > no further step starts; the workflow goes on only at its first attempt after the
+# > resume — up to one backoff later.
+# >
+# > **The queue poller keeps polling at its own interval and logs every failure.**
+# >
+# > **The server process stays up** […]: nothing in DBOS exits on a lost database.
+# >
+# > **A server started while the database is down** (the restarted victim) waits in
+# > fiblab's `prepare_database` […], and fiblab tries again every 0.5 s for up to
+# > `--database-wait` seconds (default 30, then exit code 5). Once the database is back
+# > it launches DBOS, which recovers the workflows its executor id left `PENDING`.
+#
+# This needs a database we may halt: our own. When `FIBLAB_DATABASE_URL` names the
+# server (`make test`'s PostgreSQL pass shares one between notebooks), the outage is
+# skipped, and the cell says why.
+
+# %%
+from fiblab.chaos import ChaosReport, audit, with_outage
+from fiblab.waiting import wait_for
+
+OUTAGE_SECONDS, STEPS_N, STEP_SECONDS = 2.0, 30, 0.02
+can_halt = pg.cluster is not None
+if can_halt:
+    victim, survivor = pg_servers
+    outage_handles = [pg_lab.enqueue_steps(STEPS_N, step_seconds=STEP_SECONDS) for _ in range(4)]
+    outage_ids = [handle.workflow_id for handle in outage_handles]
+    wait_for(lambda: all(len(pg_lab.executions(i)) >= 8 for i in outage_ids), 30,
+             "every workflow to run 8 steps")
+    killed_pid, survivor_pid, moments = victim.pid, survivor.pid, {}
+
+    def kill_and_restart():
+        """While the database is down: SIGKILL server-1 and start it again at once."""
+        moments["down"] = time.time()  # pg_ctl has stopped the database by now
+        victim.kill()
+        victim.start()
+
+    outage = with_outage(pg.cluster, OUTAGE_SECONDS, during=kill_and_restart)
+    victim.wait_ready()
+    moments["ready"] = time.time()
+    verdict = ChaosReport(seed=0, workflows=len(outage_handles))  # lost / wrong / duplicated
+    audit(pg_lab, outage_handles, STEPS_N, verdict, timeout=60)
+    print(f"The database was down {outage.seconds:.1f} s; {victim.name} (pid {killed_pid}) "
+          f"was killed and started again as pid {victim.pid}, ready "
+          f"{moments['ready'] - outage.end:.1f} s after the database was back.")
+elif pg.url:
+    print(f"No outage in this run: the database is not ours to halt: {config.DATABASE_URL_ENV} "
+          "points at a shared server.")
+else:
+    print("No PostgreSQL, so no outage (see the section above).")
+
+# %% [markdown]
+# **Check:** every workflow ended `SUCCESS` with `(30, fib(30))`; no step that DBOS had
+# recorded ran again (`fiblab.chaos.audit` compares the step rows' completion times with
+# fiblab's step log, which every step writes when it starts; a step that was running when
+# its process was killed may run again: steps are at least once); no step started while
+# the database was down; the workflows the killed server held were finished by the
+# restarted one (recovery is per executor id); and the server that lived through the
+# outage is still the same process.
+
+# %%
+if can_halt:
+    runs = pg_lab.executions()
+    held = sorted({run["workflow_id"] for run in runs if run["pid"] == killed_pid})
+    while_down = [run for run in runs if moments["down"] <= run["at"] <= outage.end]
+    rows = fc.step_rows(pg_lab.client, outage_ids)
+    first_step_after = {  # seconds from the database's return to each process's first step
+        pid: min((run["at"] - outage.end for run in runs
+                  if run["pid"] == pid and run["at"] > outage.end), default=None)
+        for pid in (victim.pid, survivor_pid)
+    }
+    succeeded = len(outage_handles) - len(verdict.lost) - len(verdict.wrong)
+    print(f"{succeeded} of {len(outage_handles)} workflows ended SUCCESS with the right result "
+          f"(lost {len(verdict.lost)}, wrong {len(verdict.wrong)}); steps that DBOS had recorded "
+          f"and ran again: {len(verdict.duplicated)}; steps in flight at the kill that ran "
+          f"again: {verdict.rerun_in_flight}.")
+    print(f"Steps started while the database was down: {len(while_down)}. {victim.name} held "
+          f"{len(held)} workflow(s) when it was killed. After the database came back, the first "
+          f"step of the restarted {victim.name} came {first_step_after[victim.pid]:.2f} s later, "
+          f"the first of {survivor.name}, which lived through it, "
+          f"{first_step_after[survivor_pid]:.2f} s later; the last workflow ended "
+          f"{max(row['end'] for row in rows) - outage.end:.1f} s after it.")
+    assert (verdict.lost, verdict.wrong, verdict.duplicated) == ([], [], []), verdict.summary()
+    assert while_down == [], while_down
+    assert held and all(any(run["workflow_id"] == workflow_id and run["pid"] == victim.pid
+                            for run in runs) for workflow_id in held)
+    assert survivor.alive and survivor.pid == survivor_pid
+else:
+    print("Nothing to check: there was no outage (see above).")
+
+# %% [markdown]
+# The timeline: one lane per workflow, each step coloured by the process whose checkpoint
+# DBOS kept. Watch for the gap around the outage, the killed server's workflows going on in
+# its restarted process, and the survivor's waiting for their next retry.
+
+# %%
+from matplotlib.patches import Patch
+
+if can_halt:
+    ran_by = {(run["workflow_id"], run["step"]): run["pid"] for run in runs}  # the last run
+    process_names = {killed_pid: f"{victim.name} (killed)", victim.pid: f"{victim.name} (restarted)",
+                     survivor_pid: survivor.name}
+    colours = {pid: f"C{i}" for i, pid in enumerate(process_names)}
+    coloured = [{**row, "colour": colours[ran_by[(row["workflow_id"], row["step_id"] + 1)]]}
+                for row in plots.lanes_by_workflow(rows, "workflow")]
+    markers = [*outage.markers(), (moments["down"], f"{victim.name} killed, started again")]
+    ax = plots.plot_timeline(coloured, lane_key="lane", label_key=None, markers=markers,
+                             title=f"A {outage.seconds:.1f} s database outage", ylabel="")
+    ax.legend(handles=[Patch(color=colours[pid], label=name) for pid, name in process_names.items()],
+              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+else:
+    print("No outage, no timeline (see above).")
+
+# %% [markdown]
+# What the two servers logged, from their log files (shortened to one line per entry,
+# tracebacks left out; `Retrying in …` is DBOS's `db_retry` backoff of a workflow that
+# waits for the database).
 
 # %%
 import os
+import re
 
-from fiblab import config
+ENTRY_START = re.compile(r"\d\d:\d\d:\d\d \[|\[fiblab-server|---|Could not connect|DBOS migr")
+RETRY = re.compile(r"Retrying in [\d.]+s \(attempt \d+\)")
 
-postgres_url = os.environ.get(config.DATABASE_URL_ENV, "")
-if config.is_postgres(postgres_url or "sqlite:///"):
-    pg_lab, pg_servers, on_postgres = Lab.fresh("09_scaling_pg"), [], {}
-    for k in (1, 2):
-        add_servers(pg_lab, pg_servers, k)
-        on_postgres[k] = jobs_seconds(pg_lab)
-    for k, seconds in on_postgres.items():
-        print(f"PostgreSQL, {k} server(s): {seconds:.2f} s   (SQLite: {on_sqlite[k]:.2f} s)")
-    pg_lab.close()
+
+def log_entries(server):
+    """A server's log file, one line per entry, shortened; a DBOS backoff's 'Retrying in'
+    (on a line under its entry) is appended to the entry."""
+    entries = []
+    for line in server.log_path.read_text().splitlines():
+        if ENTRY_START.match(line):
+            entries.append(line if len(line) <= 110 else f"{line[:72]} … {line[-34:]}")
+        elif entries and (retry := RETRY.search(line)):
+            entries[-1] += f" … {retry.group()}"
+    return entries
+
+
+if can_halt:
+    survivor_log, victim_log = log_entries(survivor), log_entries(victim)
+    first_warning = next(i for i, entry in enumerate(survivor_log) if "WARNING" in entry)
+    warned = Counter(re.search(r"\(dbos:(\w+\.py)", entry).group(1)
+                     for entry in survivor_log if "WARNING" in entry)
+    print(f"{survivor.name}, which lived through the outage "
+          f"({os.path.relpath(survivor.log_path)}), from its first warning:")
+    print("\n".join(survivor_log[first_warning:first_warning + 5]))
+    print(f"… {sum(warned.values())} warnings in all: "
+          + ", ".join(f"{count} from {source}" for source, count in warned.most_common())
+          + "; backoffs: " + "; ".join(RETRY.findall("\n".join(survivor_log))))
+    restart = max(i for i, entry in enumerate(victim_log) if entry.startswith("---"))
+    attempts = sum("DBOS migrations failed" in entry for entry in victim_log[restart:])
+    print(f"\n{victim.name}, killed and started again ({os.path.relpath(victim.log_path)}):")
+    print("\n".join([*victim_log[restart - 2:restart + 4],
+                     f"… {attempts} failed attempts to reach the database in all, then:",
+                     *[entry for entry in victim_log[restart:]
+                       if "ready" in entry or "started:" in entry]]))
 else:
-    print("No PostgreSQL URL in FIBLAB_DATABASE_URL: skipping this part (see above).")
+    print("No outage, nothing to show (see above).")
+if pg_lab is not None:
+    pg_lab.close()  # its servers are done: they would poll through what comes next
 
 # %% [markdown]
 # ## Going deeper: the polling trade-off, measured on servers
@@ -368,11 +561,17 @@ expect(slowed_cpu < idle_cpu[0.02] / 2,
 #   only take turns. This run's figures and their conditions are printed under the plot.
 # * Across machines: one PostgreSQL, stable executor ids, one pinned application
 #   version.
-# * Going deeper: the queue polling interval trades latency for idle CPU; fiblab chose
-#   0.1 s.
+# * Going deeper: on PostgreSQL the database's own processes take CPU on the same
+#   machine; while the database is gone, running workflows wait at their next checkpoint
+#   (DBOS retries with backoff), servers stay up, a server restarted meanwhile waits for
+#   it, and nothing recorded runs again. The queue polling interval trades latency for
+#   idle CPU; fiblab chose 0.1 s.
 #
 # This is the end of the series. Back to the [index](00_index.ipynb).
 
 # %%
 sqlite_lab.close()  # stops every server this notebook started
 lab.close()
+if pg_lab is not None:
+    pg_lab.close()
+pg.close()  # removes this notebook's own PostgreSQL (nothing for FIBLAB_DATABASE_URL's)
