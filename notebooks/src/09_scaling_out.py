@@ -291,16 +291,17 @@ else:
 # outage is still the same process.
 
 # %%
+def first_step_after(runs, pid, moment):
+    """When process `pid` first started a step after `moment` (epoch seconds), in words."""
+    later = [run["at"] - moment for run in runs if run["pid"] == pid and run["at"] > moment]
+    return f"{min(later):.2f} s later" if later else "never (its workflows had ended)"
+
+
 if can_halt:
     runs = pg_lab.executions()
     held = sorted({run["workflow_id"] for run in runs if run["pid"] == killed_pid})
     while_down = [run for run in runs if moments["down"] <= run["at"] <= outage.end]
     rows = fc.step_rows(pg_lab.client, outage_ids)
-    first_step_after = {  # seconds from the database's return to each process's first step
-        pid: min((run["at"] - outage.end for run in runs
-                  if run["pid"] == pid and run["at"] > outage.end), default=None)
-        for pid in (victim.pid, survivor_pid)
-    }
     succeeded = len(outage_handles) - len(verdict.lost) - len(verdict.wrong)
     print(f"{succeeded} of {len(outage_handles)} workflows ended SUCCESS with the right result "
           f"(lost {len(verdict.lost)}, wrong {len(verdict.wrong)}); steps that DBOS had recorded "
@@ -308,9 +309,10 @@ if can_halt:
           f"again: {verdict.rerun_in_flight}.")
     print(f"Steps started while the database was down: {len(while_down)}. {victim.name} held "
           f"{len(held)} workflow(s) when it was killed. After the database came back, the first "
-          f"step of the restarted {victim.name} came {first_step_after[victim.pid]:.2f} s later, "
-          f"the first of {survivor.name}, which lived through it, "
-          f"{first_step_after[survivor_pid]:.2f} s later; the last workflow ended "
+          f"step of the restarted {victim.name} came "
+          f"{first_step_after(runs, victim.pid, outage.end)}, the first of {survivor.name}, "
+          f"which lived through it, {first_step_after(runs, survivor_pid, outage.end)}; the "
+          f"last workflow ended "
           f"{max(row['end'] for row in rows) - outage.end:.1f} s after it.")
     assert (verdict.lost, verdict.wrong, verdict.duplicated) == ([], [], []), verdict.summary()
     assert while_down == [], while_down
@@ -330,16 +332,17 @@ from matplotlib.patches import Patch
 
 if can_halt:
     ran_by = {(run["workflow_id"], run["step"]): run["pid"] for run in runs}  # the last run
-    process_names = {killed_pid: f"{victim.name} (killed)", victim.pid: f"{victim.name} (restarted)",
-                     survivor_pid: survivor.name}
+    process_names = {killed_pid: f"{victim.name} (killed)",
+                     victim.pid: f"{victim.name} (restarted)", survivor_pid: survivor.name}
     colours = {pid: f"C{i}" for i, pid in enumerate(process_names)}
     coloured = [{**row, "colour": colours[ran_by[(row["workflow_id"], row["step_id"] + 1)]]}
                 for row in plots.lanes_by_workflow(rows, "workflow")]
     markers = [*outage.markers(), (moments["down"], f"{victim.name} killed, started again")]
-    ax = plots.plot_timeline(coloured, lane_key="lane", label_key=None, markers=markers,
-                             title=f"A {outage.seconds:.1f} s database outage", ylabel="")
-    ax.legend(handles=[Patch(color=colours[pid], label=name) for pid, name in process_names.items()],
-              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    outage_ax = plots.plot_timeline(coloured, lane_key="lane", label_key=None, markers=markers,
+                                    title=f"A {outage.seconds:.1f} s database outage", ylabel="")
+    outage_ax.legend(handles=[Patch(color=colours[pid], label=name)
+                              for pid, name in process_names.items()],
+                     loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
 else:
     print("No outage, no timeline (see above).")
 
