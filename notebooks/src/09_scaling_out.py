@@ -239,7 +239,7 @@ else:
 # > **The server process stays up** […]: nothing in DBOS exits on a lost database.
 # >
 # > **A server started while the database is down** (the restarted victim) waits in
-# > fiblab's `prepare_database` […], and fiblab tries again every 0.5 s for up to
+# > fiblab's `prepare_database` […], and fiblab tries again every 0.5 s […] for up to
 # > `--database-wait` seconds (default 30, then exit code 5). Once the database is back
 # > it launches DBOS, which recovers the workflows its executor id left `PENDING`.
 #
@@ -325,8 +325,10 @@ else:
 
 # %% [markdown]
 # The timeline: one lane per workflow, each step coloured by the process whose checkpoint
-# DBOS kept. Watch for the gap around the outage, the killed server's workflows going on in
-# its restarted process, and the survivor's waiting for their next retry.
+# DBOS kept. Watch for the gap around the outage (the steps already running finish, no
+# new one starts), the killed server's workflows going on in its restarted process, and
+# when the survivor's go on: at their next retry, up to one backoff after the database is
+# back.
 
 # %%
 from matplotlib.patches import Patch
