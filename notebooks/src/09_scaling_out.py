@@ -168,14 +168,15 @@ else:
 # This part runs on one. If `FIBLAB_DATABASE_URL` points at a PostgreSQL server, that one;
 # otherwise, when PostgreSQL's programs are installed on this machine, a throwaway
 # PostgreSQL that `fiblab.localpg` starts for this notebook (a temporary folder,
-# 127.0.0.1 only, a random password that is never printed). The last cell removes it, and
-# if the kernel is restarted or dies first, a watcher process removes it. Without either, the cell
+# 127.0.0.1 only, a random password that is never printed). The last cell removes it; if
+# the kernel is restarted or dies first, a watcher process does. Without either, the cell
 # says how to install PostgreSQL, and this part and the next are skipped (and say so).
 #
 # Two servers share `my_queue` on it and run the six jobs from above. On one machine the
 # PostgreSQL server's own processes answer every poll and write every checkpoint on the
 # same CPUs as the servers: when the database is this notebook's own, we count their CPU
-# time while the jobs run. Across machines the database has CPUs of its own.
+# time while the jobs run (printed, not checked, for the reason given above; the results
+# are checked). Across machines the database has CPUs of its own.
 
 # %%
 from collections import Counter
