@@ -221,7 +221,7 @@ else:
 #
 # What happens to running workflows when the database disappears? We halt this
 # notebook's PostgreSQL (`pg_ctl stop`: sessions ended, new connections refused) while
-# four step workflows run on the two servers (`fibonacci_steps_workflow(30)`, 0.02 s a
+# four step workflows run on the two servers (`fibonacci_steps_workflow(20)`, 0.02 s a
 # step), SIGKILL `server-1` while the database is down and start it again at once (as a
 # supervisor would), and start PostgreSQL again 2 seconds after the halt, with the same
 # data (`fiblab.chaos.with_outage`). What a server does meanwhile was read in DBOS's source
@@ -252,14 +252,14 @@ else:
 from fiblab.chaos import ChaosReport, audit, with_outage
 from fiblab.waiting import wait_for
 
-OUTAGE_SECONDS, STEPS_N, STEP_SECONDS = 2.0, 30, 0.02
+OUTAGE_SECONDS, STEPS_N, STEP_SECONDS = 2.0, 20, 0.02
 can_halt = pg.cluster is not None
 if can_halt:
     victim, survivor = pg_servers
     outage_handles = [pg_lab.enqueue_steps(STEPS_N, step_seconds=STEP_SECONDS) for _ in range(4)]
     outage_ids = [handle.workflow_id for handle in outage_handles]
-    wait_for(lambda: all(len(pg_lab.executions(i)) >= 8 for i in outage_ids), 30,
-             "every workflow to run 8 steps")
+    wait_for(lambda: all(len(pg_lab.executions(i)) >= 6 for i in outage_ids), 30,
+             "every workflow to run 6 steps")
     killed_pid, survivor_pid, moments = victim.pid, survivor.pid, {}
 
     def kill_and_restart():
@@ -284,7 +284,7 @@ else:
 
 
 # %% [markdown]
-# **Check:** every workflow ended `SUCCESS` with `(30, fib(30))`; no step that DBOS had
+# **Check:** every workflow ended `SUCCESS` with `(20, fib(20))`; no step that DBOS had
 # recorded ran again (`fiblab.chaos.audit` compares the step rows' completion times with
 # fiblab's step log, which every step writes when it starts; a step that was running when
 # its process was killed may run again: steps are at least once); no step started while
