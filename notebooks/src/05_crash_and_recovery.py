@@ -150,9 +150,9 @@ show_excerpt(fibonacci_steps_workflow, "for i in range", "DBOS.close_stream")
 # %%
 from fiblab.progress import expected_positions, stream_positions, watch_progress
 
-barred = await lab.enqueue_steps_async(N, wait_steps=3, step_seconds=0.04, progress=True)
+barred = await lab.enqueue_steps_async(N, step_seconds=STEP_SECONDS, progress=True)
 bar = watch_progress(client, barred.workflow_id, N - 1, description=f"fib({N})")
-wait_for(lambda: len(bar.positions) >= 3, 30, "the bar to move")
+await lab.wait_steps_async(barred.workflow_id, 5)  # five steps started, as above
 bar_kill_code = server.kill()
 bar_status_at_kill = (await barred.get_status()).status
 bar_written = sum(s["function_name"] == "DBOS.writeStream"
