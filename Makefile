@@ -37,7 +37,7 @@ lab: $(BIN)/.fiblab-installed
 # file (two cores ~80 % busy; two workers left them ~60 % busy). The notebooks run two at
 # a time: their speed checks have margins measured with every core kept busy
 # (benchmarks/README.md, "Notebook timing checks"). The e2e tier (handouts in a
-# browser, a Jupyter server) runs alone, after them.
+# browser, a Jupyter server, Run All in JupyterLab in Chromium) runs alone, after them.
 PARALLEL = -n 3 --dist loadfile
 NOTEBOOKS_PARALLEL = -n 2 --dist load
 # The e2e session reuses the notebooks executed since `make test` started (for handouts).
@@ -90,7 +90,8 @@ handouts: $(BIN)/.fiblab-installed
 test-latest:
 	PYTHON=$(PYTHON) tools/test_latest.sh $(PYTEST_ARGS)
 
-# The headless Chromium the handout tests use (Debian's chromium; apt-get as root).
+# The headless Chromium the handout and JupyterLab browser tests use (Debian's chromium;
+# apt-get as root; Playwright drives it and downloads no browser of its own).
 install-browser:
 	tools/install_browser.sh
 

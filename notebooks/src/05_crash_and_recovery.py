@@ -119,6 +119,77 @@ assert max(kill_runs.values()) <= 2
 assert recovery_seconds < 10  # a process start, not a timeout (the benchmark measures it)
 
 # %% [markdown]
+# ## Going deeper: a progress bar through the crash
+#
+# Above, you stared at `[*]` through the crash. Now the same workflow reports its
+# progress: with `progress=True` it writes each finished index to a DBOS **stream**
+# (`DBOS.write_stream`) from the workflow body, right after the step, and closes the
+# stream at the end:
+
+# %%
+from fiblab.display import show_excerpt
+
+show_excerpt(fibonacci_steps_workflow, "for i in range", "DBOS.close_stream")
+
+# %% [markdown]
+# What DBOS guarantees for such a write, read in `dbos/_sys_db.py`:
+#
+# * **From a workflow** (`write_stream_from_workflow`): in ONE transaction, DBOS first
+#   looks for an operation recorded at the workflow's next step id; if there is one (a
+#   recovered workflow replaying the write) it writes nothing; else it writes the stream
+#   value *and* records the operation, named `DBOS.writeStream`. Exactly once, in the
+#   workflow's order.
+# * **From inside a step** (`write_stream_from_step`): the value only, with no record of
+#   its own. A step that wrote and then died before its checkpoint runs again and writes
+#   again: at least once, like the step.
+#
+# The bar below reads the stream on a background thread (`fiblab.progress.watch_progress`,
+# DBOS's `read_stream`), so it moves while the cell goes on to SIGKILL the server and
+# restart it. Watch it stop at the kill and go on from where it stood.
+
+# %%
+from fiblab.progress import expected_positions, stream_positions, watch_progress
+
+barred = await lab.enqueue_steps_async(N, step_seconds=STEP_SECONDS, progress=True)
+bar = watch_progress(client, barred.workflow_id, N - 1, description=f"fib({N})")
+await lab.wait_steps_async(barred.workflow_id, 5)  # five steps started, as above
+bar_kill_code = server.kill()
+bar_status_at_kill = (await barred.get_status()).status
+bar_written = sum(s["function_name"] == "DBOS.writeStream"
+                  for s in await client.list_workflow_steps_async(barred.workflow_id))
+wait_for(lambda: len(bar.positions) == bar_written, 30, "the reader to catch up")
+bar_restarted_at = time.monotonic()
+server.restart()
+await bar.wait_async(60)
+bar_result = await barred.get_result(polling_interval_sec=0.01)
+bar_stream = stream_positions(client, barred.workflow_id)
+bar_pause = bar.arrivals[bar_written] - bar.arrivals[bar_written - 1]
+print(f"The bar stood at {bar_written}/{N - 1} (index {bar.positions[bar_written - 1]}) "
+      f"for {bar_pause:.2f} s: the SIGKILL, then server-1's restart "
+      f"({bar.arrivals[bar_written] - bar_restarted_at:.2f} s from the restart command "
+      f"to the next position); then it went on to {len(bar.positions)}/{N - 1}.")
+print(f"The stream now holds {len(bar_stream)} positions, {bar_stream[0]}..{bar_stream[-1]}; "
+      f"{len(set(bar_stream))} different ones. Result: {bar_result}")
+
+# %% [markdown]
+# **Check:** the kill came in the middle (the workflow `PENDING`, some positions still
+# to write); no position after the kill arrived before the restart command; and, read
+# again from the database once the workflow ended, the stream holds every index 2..25
+# exactly once and in order — the writes replayed by the recovered workflow found their
+# records and wrote nothing. Each write is one `DBOS.writeStream` operation.
+
+# %%
+assert bar_kill_code == -9 and bar_status_at_kill == "PENDING"
+assert 3 <= bar_written < N - 1
+assert bar.arrivals[bar_written] >= bar_restarted_at
+assert bar.positions == expected_positions(N)
+assert bar_stream == expected_positions(N)
+assert bar_result == (N, fib_iterative(N))
+bar_operations = Counter(s["function_name"]
+                         for s in await client.list_workflow_steps_async(barred.workflow_id))
+assert bar_operations["DBOS.writeStream"] == N - 1 and bar_operations["DBOS.closeStream"] == 1
+
+# %% [markdown]
 # ## Going deeper: a segfault inside a step, and both crashes on a timeline
 #
 # A segfault is what a buggy C extension does to a Python process: no exception, no
