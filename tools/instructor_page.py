@@ -304,9 +304,10 @@ learner's laptop</a> · <a href="#odd">when a timing figure looks odd</a> ·
 <h2 id="agenda">The agenda</h2>
 {agenda}
 <h2 id="checks">What each check teaches</h2>
-<p>Every claim a notebook makes is followed by a check cell that fails if the claim is
-false; here is each check's claim, as the notebook states it, and each exercise with the
-check that tells a learner what is missing.</p>
+<p>Every demonstration is followed by a check cell that fails if what it showed is false
+(what a notebook only states is marked as read in DBOS's source); here is each check's
+claim, as the notebook states it, and each exercise with the check that tells a learner
+what is missing.</p>
 {notebooks}
 <h2 id="stuck">Where learners get stuck</h2>
 {stuck}
