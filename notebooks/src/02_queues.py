@@ -182,8 +182,10 @@ import asyncio
 
 from dbos import SetEnqueueOptions
 
+from fiblab.processes import ServerGroup
+
 by_size = one_at_a_time  # concurrency 1, polled every 0.1 s, already warm
-JOB_SIZES = {"big": (5, 2), "small": (2, 1)}  # kind: (n, priority)
+JOB_SIZES = {"big": (5, 2), "small": (2, 1)}  # 4 steps or 1  # kind: (n, priority)
 size_of, sized_handles = {}, []  # workflow id: "big" or "small"; their handles
 for kind in ["big"] * 3 + ["small"] * 3:
     n, priority = JOB_SIZES[kind]
@@ -191,6 +193,12 @@ for kind in ["big"] * 3 + ["small"] * 3:
         sized = await by_size.enqueue_async(fibonacci_steps_workflow, n, step_seconds=0.05)
     size_of[sized.workflow_id] = kind
     sized_handles.append(sized)
+queue_servers = ServerGroup([  # for the second part below: they start while these jobs run
+    lab.server("shared-server", queue="shared", worker_concurrency=2),
+    lab.server("capped-server", queue="capped", worker_concurrency=2, global_concurrency=2),
+])
+for server in queue_servers:
+    server.start()
 for sized in sized_handles:
     await sized.get_result(polling_interval_sec=0.01)
 sized_rows = fc.step_rows(lab.client, list(size_of))
@@ -198,8 +206,8 @@ start_order = [size_of[span["workflow_id"]]
                for span in sorted(timeline.workflow_spans(sized_rows), key=lambda s: s["start"])]
 taken_early = 1 if start_order[0] == "big" else 0  # taken before the small ones arrived
 print("enqueued: big, big, big, small, small, small")
-print("started: ", ", ".join(start_order),
-      f"({taken_early} big job taken before the small ones were enqueued)")
+print("started: ", ", ".join(start_order), "(" + ("one big job was taken before the small ones"
+      if taken_early else "no big job was taken before the small ones") + " were enqueued)")
 plots.plot_timeline([{**row, "label": size_of[row["workflow_id"]]}
                      for row in plots.lanes_by_workflow(sized_rows)],
                     lane_key="lane", title="One at a time, small jobs at priority 1",
@@ -219,25 +227,24 @@ assert start_order[taken_early:] == ["small"] * 3 + ["big"] * (3 - taken_early)
 # by this kernel (it polls every queue) and by one fiblab server of its own, both with
 # `worker_concurrency=2`: `shared` has no other limit, so its two processes may run up to
 # four at once; `capped` also has `global_concurrency=2` (the server's
-# `--global-concurrency 2`). Six jobs of 0.2 s on each. Watch the most at once, and
-# which processes ran them.
+# `--global-concurrency 2`). Four jobs of 0.5 s on each, long enough for both processes
+# to poll several times while they run. Watch the most at once, and which processes ran
+# them.
 
 # %%
-from fiblab.processes import ServerGroup
-
+for server in queue_servers:  # started in the cell above
+    if not server.alive:  # stopped at the end of this cell, when you run it again
+        server.start()
+    server.wait_ready()
 shared = await DBOS.register_queue_async("shared", worker_concurrency=2, polling_interval_sec=0.1)
 capped = await DBOS.register_queue_async("capped", worker_concurrency=2, global_concurrency=2,
                                          polling_interval_sec=0.1)
-queue_servers = ServerGroup([
-    lab.server("shared-server", queue="shared", worker_concurrency=2),
-    lab.server("capped-server", queue="capped", worker_concurrency=2, global_concurrency=2),
-]).start()
 await warm(shared, capped)
 
 
-async def two_process_batch(queue, jobs=6):
-    """Enqueue `jobs` step workflows of 0.2 s on `queue`; return their step rows."""
-    batch = [await queue.enqueue_async(fibonacci_steps_workflow, 3, step_seconds=0.1)
+async def two_process_batch(queue, jobs=4):
+    """Enqueue `jobs` step workflows of 0.5 s on `queue`; return their step rows."""
+    batch = [await queue.enqueue_async(fibonacci_steps_workflow, 6, step_seconds=0.1)
              for _ in range(jobs)]
     for handle in batch:
         await handle.get_result(polling_interval_sec=0.01)
@@ -475,6 +482,9 @@ expect(two_most == 2, f"at most {two_most} jobs ran at once, not 2: is worker_co
 #   many one process runs at once.
 # * Queue settings live in the system database and are read again before every poll:
 #   a change takes effect at the next poll, in every process, with no restart.
+# * Going deeper: a lower `priority` number lets small jobs pass big ones still waiting;
+#   `global_concurrency` caps all processes on a queue together, `worker_concurrency`
+#   each one.
 # * Threads in one process help waiting work, not CPU-bound work (the GIL): run one
 #   process per core, each with `worker_concurrency=1`.
 # * Latency of small jobs is set by two polling intervals: the queue's (a wait between 0

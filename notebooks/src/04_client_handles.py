@@ -213,16 +213,21 @@ assert median(gaps) > 0.02 and sum(gaps) > 0.5 * idle
 from sqlalchemy import event
 
 WAIT_NS = [27, 26, 27, 26]
-statements = Counter()  # statements the client sent, per way of waiting
-waiting_way = None  # the way of waiting now being counted
 
 
-def count_statement(*_args):
-    if waiting_way is not None:
-        statements[waiting_way] += 1
+class StatementCounter:
+    """Counts the statements an engine sends, per way of waiting, while `way` is set."""
+
+    def __init__(self, engine):
+        self.counts, self.way = Counter(), None
+        event.listen(engine, "before_cursor_execute", self.seen)
+
+    def seen(self, *_args):
+        if self.way is not None:
+            self.counts[self.way] += 1
 
 
-event.listen(client._sys_db.engine, "before_cursor_execute", count_statement)
+statements = StatementCounter(client._sys_db.engine)
 
 
 async def original_as_completed(handles):
@@ -245,10 +250,10 @@ async def with_wait_first(handles):
 waiting_costs = {}  # way: (statements, seconds, results)
 for way in (original_as_completed, with_wait_first):
     way_handles = await fc.enqueue_many_async(client, WAIT_NS)
-    waiting_way, way_started = way.__name__, time.perf_counter()
+    statements.way, way_started = way.__name__, time.perf_counter()
     way_results = await way(way_handles)
-    waiting_way, way_seconds = None, time.perf_counter() - way_started
-    waiting_costs[way.__name__] = (statements[way.__name__], way_seconds, way_results)
+    statements.way, way_seconds = None, time.perf_counter() - way_started
+    waiting_costs[way.__name__] = (statements.counts[way.__name__], way_seconds, way_results)
 for name, (count, seconds, _results) in waiting_costs.items():
     print(f"{name:22s} {count:4d} statements in {seconds:.2f} s of waiting = "
           f"{count / seconds:5.0f} per second")

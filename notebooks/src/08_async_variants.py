@@ -664,6 +664,8 @@ print("Right: all six results, once each, in input order, through a crash and a 
 #
 # Going deeper:
 #
+# * A step renamed between a crash and its recovery is refused: the recovered workflow
+#   ends `ERROR` with `DBOSUnexpectedStepError` naming the recorded and the expected step.
 # * Or give each item a child workflow, as in the exercise; `DBOS.asyncio_wait` records
 #   which tasks finished, when you need "first finished".
 # * A workflow cannot be started inside a step: on dbos 3.4 that is a bare
