@@ -205,7 +205,7 @@ assert median(gaps) > 0.02 and sum(gaps) > 0.5 * idle
 # above is built on it, adding what DBOS lacks: a timeout, and a pause that grows while
 # nothing finishes.
 #
-# We measure both on the same four jobs, polling every 0.01 s: a SQLAlchemy hook on the
+# We measure both, one batch each of the same four jobs, polling every 0.01 s: a SQLAlchemy hook on the
 # client's engine (`client._sys_db.engine`, the one a `DBOSClient` queries through, read
 # in `dbos/_client.py`) counts every statement the client sends while it waits.
 
