@@ -166,14 +166,27 @@ def dbos_config(database_url: str, executor_id: str, log_level: str = "WARNING")
     }
 
 
-def queue_options(worker_concurrency: int | None, polling_interval_sec: float) -> dict:
-    """Keyword arguments for ``DBOS.register_queue`` with fiblab's checks applied."""
+def queue_options(
+    worker_concurrency: int | None,
+    polling_interval_sec: float,
+    global_concurrency: int | None = None,
+) -> dict:
+    """Keyword arguments for ``DBOS.register_queue`` with fiblab's checks applied
+    (``global_concurrency``: at most this many at once across every process; None: no limit)."""
     if worker_concurrency is not None and worker_concurrency < 1:
         raise ValueError(f"worker_concurrency must be >= 1 or None, got {worker_concurrency}")
+    if global_concurrency is not None and not (
+        global_concurrency >= 1 and (worker_concurrency or 1) <= global_concurrency
+    ):
+        raise ValueError(
+            f"global_concurrency must be >= 1 and >= worker_concurrency ({worker_concurrency}), "
+            f"got {global_concurrency}"
+        )
     if not polling_interval_sec > 0:
         raise ValueError(f"polling_interval_sec must be > 0, got {polling_interval_sec}")
     return {
         "worker_concurrency": worker_concurrency,
+        "global_concurrency": global_concurrency,
         "polling_interval_sec": polling_interval_sec,
         "on_conflict": "always_update",
     }
@@ -188,6 +201,7 @@ def launch(
     polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
     log_level: str = "WARNING",
     database_wait: float = config.DATABASE_WAIT_SEC,
+    global_concurrency: int | None = None,
 ) -> Queue:
     """Configure and launch DBOS in this process, then register ``queue``; waits up to
     ``database_wait`` seconds for the database to accept DBOS's tables.
@@ -195,11 +209,16 @@ def launch(
     For code with no running event loop (a server). In a notebook cell use
     :func:`launch_async`.
     """
-    options = queue_options(worker_concurrency, polling_interval_sec)
+    options = queue_options(worker_concurrency, polling_interval_sec, global_concurrency)
     # Registered before launch, the queue is polled from the first moment (registered
     # after, it waits for the queue manager's next scan, about a second).
     prepare_database(
-        database_url, queue, worker_concurrency, polling_interval_sec, timeout=database_wait
+        database_url,
+        queue,
+        worker_concurrency,
+        polling_interval_sec,
+        timeout=database_wait,
+        global_concurrency=global_concurrency,
     )
     DBOS(config=dbos_config(database_url, executor_id, log_level))
     # Only `queue`: without this, DBOS 3.4's queue thread polls every queue registered in

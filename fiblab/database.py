@@ -74,6 +74,7 @@ def prepare_database(
     worker_concurrency: int | None = 1,
     polling_interval_sec: float = config.QUEUE_POLLING_INTERVAL_SEC,
     timeout: float = config.DATABASE_WAIT_SEC,
+    global_concurrency: int | None = None,
 ) -> None:
     """Create DBOS's tables and register ``queue``, before any server launches; retries
     for up to ``timeout`` seconds while the database is busy or unreachable.
@@ -91,6 +92,7 @@ def prepare_database(
             client.register_queue(
                 queue,
                 worker_concurrency=worker_concurrency,
+                global_concurrency=global_concurrency,
                 polling_interval_sec=polling_interval_sec,
             )
         finally:

@@ -55,6 +55,13 @@ def build_parser(
         "(default: %(default)s)",
     )
     parser.add_argument(
+        "--global-concurrency",
+        type=cli.concurrency,
+        default=None,
+        help="workflows all servers on the queue run at once, together; stored with the queue "
+        "like --worker-concurrency, which must not exceed it; 'none' for no limit (default: none)",
+    )
+    parser.add_argument(
         "--prefetch",
         type=cli.non_negative_int,
         default=0,
@@ -126,6 +133,12 @@ def main(
     problem = cli.server_args_problem(args.database_url, args.executor_id)
     if problem:
         return cli.refuse(problem)
+    at_once = (args.worker_concurrency or 1) + args.prefetch
+    if args.global_concurrency is not None and at_once > args.global_concurrency:
+        return cli.refuse(
+            f"--global-concurrency {args.global_concurrency} is below the {at_once} workflows "
+            "this server takes at once (--worker-concurrency plus --prefetch)"
+        )
     if args.scratch_dir:
         os.makedirs(args.scratch_dir, exist_ok=True)
         config.use_scratch_dir(args.scratch_dir)
@@ -171,6 +184,7 @@ def main(
             polling_interval_sec=args.polling_interval,
             log_level=args.log_level,
             database_wait=args.database_wait,
+            global_concurrency=args.global_concurrency,
         )
     except DatabaseNotReady as error:  # not usable within --database-wait
         log(f"error: {error}")

@@ -240,6 +240,7 @@ class ServerProcess(ManagedProcess):
         worker_concurrency: int | None = 1,
         polling_interval: float = config.QUEUE_POLLING_INTERVAL_SEC,
         grace: int = 10,
+        global_concurrency: int | None = None,
         env: dict[str, str] | None = None,
         module: str = "fiblab.server",
         extra_args: Sequence[str] = (),
@@ -250,6 +251,7 @@ class ServerProcess(ManagedProcess):
             "--worker-concurrency", str(worker_concurrency).lower(),
             "--polling-interval", str(polling_interval),
             "--grace", str(grace),
+            "--global-concurrency", str(global_concurrency).lower(),
             *extra_args,
         ]  # fmt: skip
         super().__init__(

@@ -229,6 +229,27 @@ def test_completion_order_gives_wrong_results_silently_and_gather_does_not(lab) 
     assert lab.steps_by_process(fixed.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
 
 
+def test_a_step_renamed_between_crash_and_recovery_ends_error(lab) -> None:
+    from dbos import error as dbos_error
+
+    from fiblab.variants.completion_order import RENAMED_STEP_ENV
+
+    server = lab.start_server("renamed", module=ORDERS)
+    handle = lab.client.enqueue(fc.enqueue_options("renamed_step_workflow"), NS[:4], NS[2])
+    crash_and_restart(lab, server, env={RENAMED_STEP_ENV: "1"})
+    wait_for(lambda: fc.is_finished(handle), 30, "the recovered workflow to end")
+    status = handle.get_status()
+    assert status.status == "ERROR"
+    assert isinstance(status.error, dbos_error.DBOSUnexpectedStepError)
+    assert status.error.inputs[1:] == (1, "fetch_fib_renamed_step", "fetch_fib_step")
+
+
+def test_without_a_renamed_step_the_workflow_is_right(lab) -> None:
+    lab.start_server("renamed", module=ORDERS)
+    handle = lab.client.enqueue(fc.enqueue_options("renamed_step_workflow"), NS)
+    assert fc.wait_result(handle) == EXPECTED
+
+
 def test_without_a_crash_completion_order_is_right(lab) -> None:
     lab.start_server("orders", module=ORDERS)
     handle = lab.client.enqueue(fc.enqueue_options("completion_order_workflow"), NS, [FIRST_RUN])

@@ -24,6 +24,11 @@ through a side file outside DBOS, the way a real network differs from run to run
 For the notebook's exercise, where the learner writes the workflow, :func:`network_wait`
 is a simpler network: it belongs to the server *process* (``FIBLAB_NETWORK`` in its
 environment), so a server restarted with other waits has another network.
+
+``renamed_step_workflow`` fetches its ns one step after another; a server started with
+``FIBLAB_RENAMED_STEP`` set runs its first fetch as ``fetch_fib_renamed_step`` instead:
+code changed between a crash and its recovery, which DBOS refuses on replay
+(``DBOSUnexpectedStepError``).
 """
 
 from __future__ import annotations
@@ -44,8 +49,9 @@ if __name__ == "__main__":  # `python -m …`: serve this module imported under 
 
 DESCRIPTION = (
     "Serve notebook 08's async workflows: completion_order_workflow (steps started in the "
-    "order simulated network waits end: wrong results after a recovery) and "
-    "fixed_order_workflow (steps started in a fixed order by asyncio.gather). Same options "
+    "order simulated network waits end: wrong results after a recovery), "
+    "fixed_order_workflow (steps started in a fixed order by asyncio.gather) and "
+    "renamed_step_workflow (its first step renamed when FIBLAB_RENAMED_STEP is set). Same options "
     "as python -m fiblab.server."
 )
 
@@ -123,3 +129,27 @@ async def fixed_order_workflow(
     # is always the call for ns[k], however long each wait turns out to be.
     calls = [wait_and_fetch_step(n, j, latencies, crash_at) for j, n in enumerate(ns)]
     return list(await asyncio.gather(*calls))
+
+
+# --- a step changed between a crash and its recovery ---------------------------------------
+
+#: Set (non-empty) in a server's environment: that server's code has the first step renamed.
+RENAMED_STEP_ENV = "FIBLAB_RENAMED_STEP"
+
+
+@DBOS.step()
+async def fetch_fib_renamed_step(n: int, crash_at: int | None = None) -> tuple[int, int]:
+    note_step(n, crash_at)
+    return n, fib_iterative(n)
+
+
+@DBOS.workflow()
+async def renamed_step_workflow(
+    ns: list[int], crash_at: int | None = None
+) -> list[tuple[int, int]]:
+    _check(ns, [[0.0] * len(ns)])
+    first_step = fetch_fib_renamed_step if os.environ.get(RENAMED_STEP_ENV) else fetch_fib_step
+    results = [await first_step(ns[0], crash_at)]
+    for n in ns[1:]:  # one after another: step k is always the fetch of ns[k - 1]
+        results.append(await fetch_fib_step(n, crash_at))
+    return results

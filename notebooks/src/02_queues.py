@@ -3,7 +3,9 @@
 #
 # **You will be able to:** put workflows on a DBOS queue, control how many run at once
 # with `worker_concurrency`, draw a timeline of what ran when from the step rows DBOS
-# recorded, change a queue's settings while it runs, explain why one process per core
+# recorded, change a queue's settings while it runs (going deeper: let small jobs jump
+# the queue with `priority`, and limit all processes together with `global_concurrency`),
+# explain why one process per core
 # serves CPU-bound work, and why the polling interval decides how long a small job waits.
 #
 # **Prerequisites:** [01 · A workflow with one step](01_step_workflow.ipynb).
@@ -19,6 +21,8 @@
 # calls a slow web service, so the timelines have something to show.
 
 # %%
+from collections import Counter
+
 from dbos import DBOS
 
 from fiblab import client as fc
@@ -159,6 +163,113 @@ later = [span for span in retuned_spans if span["start"] > changed_at]
 print(f"{len(later)} of the 4 jobs started after the change, at most "
       f"{timeline.max_concurrency(later)} of them at once")
 assert len(later) >= 2 and timeline.max_concurrency(later) >= 2
+
+# %% [markdown]
+# ## Going deeper: which job goes first, and a limit for all processes together
+#
+# Two more of a queue's answers to "how many run at once, and which?".
+#
+# **Priority.** Every DBOS 3.4 queue orders its waiting workflows by `priority` (a
+# number given at enqueue; lower goes first, none given is 0, the first of all), then by
+# the time they were enqueued (read `dbos/_sys_db.py`: the dequeue query orders by
+# `priority`, then `created_at`). On `one_at_a_time` we enqueue two big jobs (3 steps
+# of 0.05 s) with priority 2, then two small ones (1 step) with priority 1. Watch the order in which they start: a big job the queue took before the
+# small ones arrived runs to its end, but every big one still waiting lets the small ones
+# pass.
+
+# %%
+import asyncio
+
+from dbos import SetEnqueueOptions
+
+from fiblab.processes import ServerGroup
+
+by_size = one_at_a_time  # concurrency 1, polled every 0.1 s, already warm
+JOB_SIZES = {"big": (4, 2), "small": (2, 1)}  # 3 steps or 1  # kind: (n, priority)
+size_of, sized_handles = {}, []  # workflow id: "big" or "small"; their handles
+ENQUEUED = ["big"] * 2 + ["small"] * 2
+for kind in ENQUEUED:
+    n, priority = JOB_SIZES[kind]
+    with SetEnqueueOptions(priority=priority):
+        sized = await by_size.enqueue_async(fibonacci_steps_workflow, n, step_seconds=0.05)
+    size_of[sized.workflow_id] = kind
+    sized_handles.append(sized)
+queue_servers = ServerGroup([  # for the second part below: they start while these jobs run
+    lab.server("shared-server", queue="shared", worker_concurrency=2),
+    lab.server("capped-server", queue="capped", worker_concurrency=2, global_concurrency=2),
+])
+for server in queue_servers:
+    server.start()
+for sized in sized_handles:
+    await sized.get_result(polling_interval_sec=0.01)
+sized_rows = fc.step_rows(lab.client, list(size_of))
+start_order = [size_of[span["workflow_id"]]
+               for span in sorted(timeline.workflow_spans(sized_rows), key=lambda s: s["start"])]
+taken_early = 1 if start_order[0] == "big" else 0  # taken before the small ones arrived
+print("enqueued:", ", ".join(ENQUEUED))
+print("started: ", ", ".join(start_order), "(" + ("one big job was taken before the small ones"
+      if taken_early else "no big job was taken before the small ones") + " were enqueued)")
+plots.plot_timeline([{**row, "label": size_of[row["workflow_id"]]}
+                     for row in plots.lanes_by_workflow(sized_rows)],
+                    lane_key="lane", title="One at a time, small jobs at priority 1",
+                    ylabel="workflow, by start");
+
+# %% [markdown]
+# **Check:** apart from at most one big job already taken, the small jobs started before
+# every big one, though they were enqueued after them.
+
+# %%
+assert sorted(start_order) == ["big"] * 2 + ["small"] * 2
+assert start_order[taken_early:] == ["small"] * 2 + ["big"] * (2 - taken_early)
+
+# %% [markdown]
+# **A limit for all processes.** `worker_concurrency` limits each process on its own;
+# `global_concurrency` limits all processes on a queue together. Two queues, each served
+# by this kernel (it polls every queue) and by one fiblab server of its own, both with
+# `worker_concurrency=2`: `shared` has no other limit, so its two processes may run up to
+# four at once; `capped` also has `global_concurrency=2` (the server's
+# `--global-concurrency 2`). Four jobs of 0.4 s on each, long enough for both processes
+# to poll several times while they run. Watch the most at once, and which processes ran
+# them.
+
+# %%
+for server in queue_servers:  # started in the cell above
+    if not server.alive:  # stopped at the end of this cell, when you run it again
+        server.start()
+    server.wait_ready()
+shared = await DBOS.register_queue_async("shared", worker_concurrency=2, polling_interval_sec=0.1)
+capped = await DBOS.register_queue_async("capped", worker_concurrency=2, global_concurrency=2,
+                                         polling_interval_sec=0.1)
+await warm(shared, capped)
+
+
+async def two_process_batch(queue, jobs=4):
+    """Enqueue `jobs` step workflows of 0.4 s on `queue`; return their step rows."""
+    batch = [await queue.enqueue_async(fibonacci_steps_workflow, 5, step_seconds=0.1)
+             for _ in range(jobs)]
+    for handle in batch:
+        await handle.get_result(polling_interval_sec=0.01)
+    return fc.step_rows(lab.client, [h.workflow_id for h in batch])
+
+
+shared_rows, capped_rows = await asyncio.gather(two_process_batch(shared),
+                                                two_process_batch(capped))
+most_at_once = {}
+for name, rows in (("shared", shared_rows), ("capped", capped_rows)):
+    spans = timeline.workflow_spans(rows)
+    most_at_once[name] = timeline.max_concurrency(spans)
+    print(f"{name}: at most {most_at_once[name]} at once; jobs per process: "
+          f"{dict(Counter(span['executor_id'] for span in spans))}")
+for server in queue_servers:  # idle, nothing to lose: a SIGKILL ends them at once (a
+    server.kill()             # graceful stop waits about a second in DBOS's shutdown)
+
+# %% [markdown]
+# **Check:** on `shared` the two processes together ran more than two at once (never more
+# than 2 × 2); on `capped` never more than two, across both.
+
+# %%
+assert 2 < most_at_once["shared"] <= 4
+assert most_at_once["capped"] <= 2
 
 # %% [markdown]
 # ## Concurrency does not help CPU-bound work in one process
@@ -373,6 +484,9 @@ expect(two_most == 2, f"at most {two_most} jobs ran at once, not 2: is worker_co
 #   many one process runs at once.
 # * Queue settings live in the system database and are read again before every poll:
 #   a change takes effect at the next poll, in every process, with no restart.
+# * Going deeper: a lower `priority` number lets small jobs pass big ones still waiting;
+#   `global_concurrency` caps all processes on a queue together, `worker_concurrency`
+#   each one.
 # * Threads in one process help waiting work, not CPU-bound work (the GIL): run one
 #   process per core, each with `worker_concurrency=1`.
 # * Latency of small jobs is set by two polling intervals: the queue's (a wait between 0

@@ -46,7 +46,8 @@ MY_MODULE = os.path.relpath(lab.scratch / "my_orders.py")  # the exercise's, rel
 # returns it without running the step. Read in the dbos source (`dbos/_sys_db.py`,
 # `_check_operation_execution_txn`): it compares the *name* recorded for step k with
 # the name of the step now starting, and raises `DBOSUnexpectedStepError` if they
-# differ; the step's *arguments* are not compared.
+# differ (the going-deeper section after this one makes that happen); the step's
+# *arguments* are not compared.
 #
 # So a workflow must start its steps in the same order on every run. The original
 # `ex4.py` did not: it fetched several things concurrently and let
@@ -189,6 +190,56 @@ fixed_steps = fc.step_rows(lab.client, [fixed_handle.workflow_id])
 assert [s["output"] for s in fixed_steps] == EXPECTED  # step k holds ns[k]
 assert lab.steps_by_process(fixed_handle.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
 assert orders_server.stop() == 0
+
+# %% [markdown]
+# ## Going deeper: a step renamed between a crash and its recovery
+#
+# Section 1's steps all had one name, so DBOS could not tell them apart. When the name
+# recorded for step k is *not* the name of the step now starting as number k, DBOS
+# refuses. The workflow below fetches its ns one after another; a server started with
+# `FIBLAB_RENAMED_STEP` set runs the first fetch under another step name — the code was
+# changed and redeployed while a workflow was in flight (same application version, so
+# the new server recovers it). We crash the server at the third fetch, after step 1 was
+# recorded as `fetch_fib_step`, and restart it, same executor id, with the renamed step.
+#
+# Watch for: the status the recovered workflow ends in, and its error.
+
+# %%
+show_source(completion_order.renamed_step_workflow)
+
+# %%
+from dbos import error as dbos_error
+
+renamed_server = lab.start_server("renamed-server", module=ORDERS)
+renamed_handle = lab.client.enqueue(
+    fc.enqueue_options("renamed_step_workflow"), NS[:4], NS[2]
+)
+renamed_crash_code = renamed_server.wait(30)
+renamed_server = lab.start_server(
+    "renamed-server", module=ORDERS, env={completion_order.RENAMED_STEP_ENV: "1"}
+)
+wait_for(lambda: fc.is_finished(renamed_handle), 30, "the recovered workflow to end")
+renamed_status = renamed_handle.get_status()
+renamed_steps = fc.step_rows(lab.client, [renamed_handle.workflow_id])
+print("exit code:", renamed_crash_code, "| status:", renamed_status.status)
+print(f"error: {type(renamed_status.error).__name__}: {renamed_status.error}")
+print("steps recorded:", [(s["step_id"], s["name"], s["output"]) for s in renamed_steps])
+
+# %% [markdown]
+# **Check:** the first server was killed; the recovered workflow ended `ERROR` with a
+# `DBOSUnexpectedStepError` naming step 1, the recorded `fetch_fib_step` and the
+# expected `fetch_fib_renamed_step`; nothing was recorded after the crash (the two steps
+# from before it are all there is).
+
+# %%
+assert renamed_crash_code == -signal.SIGKILL
+assert renamed_status.status == "ERROR"
+assert isinstance(renamed_status.error, dbos_error.DBOSUnexpectedStepError)
+assert renamed_status.error.inputs == (
+    renamed_handle.workflow_id, 1, "fetch_fib_renamed_step", "fetch_fib_step")
+assert [(s["step_id"], s["name"]) for s in renamed_steps] == [
+    (1, "fetch_fib_step"), (2, "fetch_fib_step")]
+assert renamed_server.stop() == 0
 
 # %% [markdown]
 # ## Going deeper: `as_completed`'s own order, and `DBOS.asyncio_wait`
@@ -613,6 +664,8 @@ print("Right: all six results, once each, in input order, through a crash and a 
 #
 # Going deeper:
 #
+# * A step renamed between a crash and its recovery is refused: the recovered workflow
+#   ends `ERROR` with `DBOSUnexpectedStepError` naming the recorded and the expected step.
 # * Or give each item a child workflow, as in the exercise; `DBOS.asyncio_wait` records
 #   which tasks finished, when you need "first finished".
 # * A workflow cannot be started inside a step: on dbos 3.4 that is a bare
