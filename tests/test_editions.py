@@ -86,3 +86,17 @@ def test_an_exercise_without_a_check_is_named() -> None:
         "nothing tells a learner who skipped it"
     ]
     assert skipped_exercise_problems(executed(([], []))) == []  # no exercise, nothing to say
+
+
+def test_a_handout_page_shows_a_note_for_a_live_widget_and_loads_no_widget_script() -> None:
+    from editions import WIDGET_NOTE, WIDGET_VIEW, without_live_widgets
+
+    nb = nbformat.v4.new_notebook(metadata={"widgets": {"state": {}}})
+    bar = nbformat.v4.new_output(
+        "display_data", data={WIDGET_VIEW: {"model_id": "x"}, "text/plain": "0/24"}
+    )
+    nb.cells = [nbformat.v4.new_code_cell("watch_progress(...)", outputs=[bar])]
+    page_nb = without_live_widgets(nb)
+    assert "widgets" not in page_nb.metadata  # nbconvert adds the widget script only for these
+    assert page_nb.cells[0].outputs[0]["data"] == {"text/plain": WIDGET_NOTE}
+    assert WIDGET_VIEW in nb.cells[0].outputs[0]["data"]  # the executed notebook keeps its bar

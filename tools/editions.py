@@ -111,3 +111,21 @@ def skipped_exercise_problems(nb: nbformat.NotebookNode) -> list[str]:
             problems.append(f"{failure}: its message must say what to write")
     problems += [f"{failure}: only exercise checks may fail" for failure in failed.values()]
     return problems
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = (
+    "[a live progress bar: it moves while the cell runs in JupyterLab; "
+    "a static page can only show its first state, so the summary below gives this run's numbers]"
+)
+
+
+def without_live_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A copy whose widget outputs are a note: their page would load a script from the network."""
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                output["data"] = {"text/plain": WIDGET_NOTE}
+    return nb

@@ -65,7 +65,7 @@ from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workshop  # noqa: E402
 from build_notebooks import NOTEBOOKS, Entry, describe, index_notebook, notebooks  # noqa: E402
-from editions import student_edition  # noqa: E402
+from editions import student_edition, without_live_widgets  # noqa: E402
 from instructor_page import instructor_page  # noqa: E402
 from terminal_handout import terminal_page  # noqa: E402
 
@@ -330,7 +330,7 @@ def to_html(
         "fiblab_solution_label": SOLUTION_LABELS[edition],
         "fiblab_check_label": CHECK_LABELS[edition],
     }
-    page, _ = html_exporter.from_notebook_node(nb, resources=resources)
+    page, _ = html_exporter.from_notebook_node(without_live_widgets(nb), resources=resources)
     return relink(page, "../index.html")
 
 
