@@ -172,18 +172,20 @@ def lanes_by_process(
     Fibonacci index if it is the first or last index that process completed (where it
     took over, where it stopped).
 
-    ``executions`` are the side file's records of the same workflow (``step``, ``pid``):
-    the last execution of an index wrote its checkpoint. ``pids`` lists the processes in
-    the order they started; pass the same list to every panel of a figure, so that a
-    process keeps one lane name ("process 2 (pid …)") and colour across panels.
+    ``rows`` are one workflow's step rows (stream writes left out, as
+    :func:`fiblab.client.step_rows` does): in step id order, the k-th computes index
+    k + 1, with or without progress writes between them. ``executions`` are the side
+    file's records of the same workflow (``step``, ``pid``): the last execution of an
+    index wrote its checkpoint. ``pids`` lists the processes in the order they started;
+    pass the same list to every panel of a figure, so that a process keeps one lane name
+    ("process 2 (pid …)") and colour across panels.
     """
     completed_by = {e["step"]: e["pid"] for e in executions}
     indices_of: dict[int, list[int]] = {}
     for index, pid in sorted(completed_by.items()):
         indices_of.setdefault(pid, []).append(index)
     labelled = []
-    for row in rows:
-        index = row["step_id"] + 1  # step id k computes fib(k + 1)
+    for index, row in enumerate(sorted(rows, key=lambda r: r["step_id"]), start=2):
         number = pids.index(completed_by[index]) + 1
         own = indices_of[completed_by[index]]
         labelled.append(

@@ -65,6 +65,16 @@ def test_lanes_by_process_keep_one_name_across_panels() -> None:
     assert [r["colour"] for r in top] == ["C0", "C1"] and bottom[0]["colour"] == "C1"
 
 
+def test_lanes_by_process_count_indices_past_progress_writes() -> None:
+    # with progress=True the stream writes take the even step ids: steps are 1, 3, 5
+    rows = [{"step_id": k, "start": k, "end": k + 0.5} for k in (5, 1, 3)]
+    ran = [{"step": 2, "pid": 11}, {"step": 3, "pid": 11}, {"step": 4, "pid": 22}]
+    lanes = plots.lanes_by_process(rows, ran, [11, 22])
+    assert [r["step_id"] for r in lanes] == [1, 3, 5]
+    assert [r["label"] for r in lanes] == [2, 3, 4]
+    assert [r["lane"] for r in lanes] == ["process 1 (pid 11)"] * 2 + ["process 2 (pid 22)"]
+
+
 def test_a_bar_label_too_wide_for_its_bar_goes_below_it() -> None:
     rows = [
         {"executor_id": "a", "start": 0.0, "end": 5.0, "label": "wide"},

@@ -8,9 +8,9 @@
 # does not recover a dead server's work, and get it going again; and avoid the
 # application-version trap, in dequeuing and in recovery.
 #
-# Going deeper: a segfault, step retries, fixing a crash-looping workflow and resuming
-# it with DBOS's `dbos` command-line tool, `fork_workflow`, and what resuming a workflow
-# that is still running does.
+# Going deeper: a segfault seen through a progress bar, step retries, fixing a
+# crash-looping workflow and resuming it with DBOS's `dbos` command-line tool,
+# `fork_workflow`, and what resuming a workflow that is still running does.
 #
 # **Prerequisites:** [03 · Servers](03_servers.ipynb) and
 # [04 · Client handles](04_client_handles.ipynb).
@@ -57,6 +57,25 @@ N, STEP_SECONDS = 25, 0.02  # fib(25) as 24 steps of 0.02 s each
 def runs_per_step(workflow_id):
     """How many times each step index really executed (from the side file)."""
     return Counter(e["step"] for e in lab.executions(workflow_id))
+
+
+WATCH_SECONDS = 0.5  # how long we watch where the claim is that nothing happens
+
+
+async def watch(observe, since, seconds=WATCH_SECONDS):
+    """Everything ``await observe()`` (a set) held from now until ``since + seconds``,
+    looking every 0.05 s; and the seconds from ``since`` to the last look."""
+    seen = set()
+    while True:
+        seen |= await observe()
+        if time.monotonic() >= since + seconds:
+            return seen, time.monotonic() - since
+        await asyncio.sleep(0.05)
+
+
+def polls(seconds):
+    """About how many times a server polls the queue in ``seconds`` (every 0.1 s)."""
+    return round(seconds / config.QUEUE_POLLING_INTERVAL_SEC)
 
 
 # %% [markdown]
@@ -119,9 +138,21 @@ assert max(kill_runs.values()) <= 2
 assert recovery_seconds < 10  # a process start, not a timeout (the benchmark measures it)
 
 # %% [markdown]
-# ## Going deeper: a progress bar through the crash
+# ## Going deeper: a segfault, through a progress bar and on a timeline
 #
-# Above, you stared at `[*]` through the crash. Now the same workflow reports its
+# A segfault is what a buggy C extension does to a Python process: no exception, no
+# `finally`, no cleanup — the process is gone. This time the step itself crashes, at
+# index 12 (`crash_at=12, crash_mode="segfault"`), so we know exactly which step was in
+# flight. fiblab's crash is deterministic: once per workflow (a marker file in the
+# scratch folder survives the crash), by reading address 0:
+
+# %%
+from fiblab.crashes import crash_process
+
+show_source(crash_process)
+
+# %% [markdown]
+# Above, you stared at `[*]` through the crash. This time the workflow also reports its
 # progress: with `progress=True` it writes each finished index to a DBOS **stream**
 # (`DBOS.write_stream`) from the workflow body, right after the step, and closes the
 # stream at the end:
@@ -144,97 +175,72 @@ show_excerpt(fibonacci_steps_workflow, "for i in range", "DBOS.close_stream")
 #   again: at least once, like the step.
 #
 # The bar below reads the stream on a background thread (`fiblab.progress.watch_progress`,
-# DBOS's `read_stream`), so it moves while the cell goes on to SIGKILL the server and
-# restart it. Watch it stop at the kill and go on from where it stood.
+# DBOS's `read_stream`), so it moves while the cell waits for the crash and restarts the
+# server. Watch it stop at the segfault and go on from where it stood, and which step
+# runs twice.
 
 # %%
 from fiblab.progress import expected_positions, stream_positions, watch_progress
 
-barred = await lab.enqueue_steps_async(N, step_seconds=STEP_SECONDS, progress=True)
-bar = watch_progress(client, barred.workflow_id, N - 1, description=f"fib({N})")
-await lab.wait_steps_async(barred.workflow_id, 5)  # five steps started, as above
-bar_kill_code = server.kill()
-bar_status_at_kill = (await barred.get_status()).status
-bar_written = sum(s["function_name"] == "DBOS.writeStream"
-                  for s in await client.list_workflow_steps_async(barred.workflow_id))
-wait_for(lambda: len(bar.positions) == bar_written, 30, "the reader to catch up")
-bar_restarted_at = time.monotonic()
-server.restart()
-await bar.wait_async(60)
-bar_result = await barred.get_result(polling_interval_sec=0.01)
-bar_stream = stream_positions(client, barred.workflow_id)
-bar_pause = bar.arrivals[bar_written] - bar.arrivals[bar_written - 1]
-print(f"The bar stood at {bar_written}/{N - 1} (index {bar.positions[bar_written - 1]}) "
-      f"for {bar_pause:.2f} s: the SIGKILL, then server-1's restart "
-      f"({bar.arrivals[bar_written] - bar_restarted_at:.2f} s from the restart command "
-      f"to the next position); then it went on to {len(bar.positions)}/{N - 1}.")
-print(f"The stream now holds {len(bar_stream)} positions, {bar_stream[0]}..{bar_stream[-1]}; "
-      f"{len(set(bar_stream))} different ones. Result: {bar_result}")
-
-# %% [markdown]
-# **Check:** the kill came in the middle (the workflow `PENDING`, some positions still
-# to write); no position after the kill arrived before the restart command; and, read
-# again from the database once the workflow ended, the stream holds every index 2..25
-# exactly once and in order — the writes replayed by the recovered workflow found their
-# records and wrote nothing. Each write is one `DBOS.writeStream` operation.
-
-# %%
-assert bar_kill_code == -9 and bar_status_at_kill == "PENDING"
-assert 3 <= bar_written < N - 1
-assert bar.arrivals[bar_written] >= bar_restarted_at
-assert bar.positions == expected_positions(N)
-assert bar_stream == expected_positions(N)
-assert bar_result == (N, fib_iterative(N))
-bar_operations = Counter(s["function_name"]
-                         for s in await client.list_workflow_steps_async(barred.workflow_id))
-assert bar_operations["DBOS.writeStream"] == N - 1 and bar_operations["DBOS.closeStream"] == 1
-
-# %% [markdown]
-# ## Going deeper: a segfault inside a step, and both crashes on a timeline
-#
-# A segfault is what a buggy C extension does to a Python process: no exception, no
-# `finally`, no cleanup — the process is gone. This time the step itself crashes, at
-# index 12 (`crash_at=12, crash_mode="segfault"`), so we know exactly which step was in
-# flight. fiblab's crash is deterministic: once per workflow (a marker file in the
-# scratch folder survives the crash), by reading address 0:
-
-# %%
-from fiblab.crashes import crash_process
-
-show_source(crash_process)
-
-# %%
 segv = await client.enqueue_async(STEPS, N, crash_at=12, crash_mode="segfault",
-                                  step_seconds=STEP_SECONDS)
+                                  step_seconds=STEP_SECONDS, progress=True)
+bar = watch_progress(client, segv.workflow_id, N - 1, description=f"fib({N})")
 wait_for(lambda: not server.alive, 30, "the server to crash")
-segv_code = server.returncode
-segv_checkpoints = await client.list_workflow_steps_async(segv.workflow_id)
-print(f"exit code {segv_code}; status {(await segv.get_status()).status}; "
-      f"{len(segv_checkpoints)} checkpoints")
+segv_code, segv_status = server.returncode, (await segv.get_status()).status
+segv_operations = await client.list_workflow_steps_async(segv.workflow_id)
+segv_checkpoints = [s for s in segv_operations if s["function_name"] not in fc.STREAM_OPERATIONS]
+bar_written = sum(s["function_name"] == "DBOS.writeStream" for s in segv_operations)
+wait_for(lambda: len(bar.positions) == bar_written, 30, "the reader to catch up")
+print(f"exit code {segv_code}; status {segv_status}; {len(segv_checkpoints)} step checkpoints")
 print(server.tail(1))
 
-segv_restart_time = time.time()
+segv_restart_time, bar_restarted_at = time.time(), time.monotonic()
 server.restart()
 segv_ready_time = time.time()
+await bar.wait_async(60)
 segv_result = await segv.get_result(polling_interval_sec=0.01)
 segv_runs = runs_per_step(segv.workflow_id)
 segv_first = next(e for e in lab.executions(segv.workflow_id) if e["pid"] == server.pid)
+bar_stream = stream_positions(client, segv.workflow_id)
+bar_pause = bar.arrivals[bar_written] - bar.arrivals[bar_written - 1]
+print(f"The bar stood at {bar_written}/{N - 1} (index {bar.positions[bar_written - 1]}) "
+      f"for {bar_pause:.2f} s: the segfault, then server-1's restart "
+      f"({bar.arrivals[bar_written] - bar_restarted_at:.2f} s from the restart command "
+      f"to the next position); then it went on to {len(bar.positions)}/{N - 1}.")
 print("result:", segv_result, "| steps that ran twice:",
       sorted(s for s, c in segv_runs.items() if c > 1))
 
 # %% [markdown]
-# **Check:** killed by signal 11 (SIGSEGV) with steps 2–11 checkpointed; after the
-# restart step 12 ran a second time, every other step exactly once, and the result is
-# right.
+# **Check:** killed by signal 11 (SIGSEGV) with the steps of indices 2–11 checkpointed
+# (each with its Fibonacci number as output); after the restart step 12 ran a second
+# time, every other step exactly once, and the result is right.
 
 # %%
 import signal
 
-assert segv_code == -signal.SIGSEGV
-assert [s["function_id"] + 1 for s in segv_checkpoints] == list(range(2, 12))
+assert segv_code == -signal.SIGSEGV and segv_status == "PENDING"
+assert [s["output"] for s in segv_checkpoints] == [fib_iterative(i) for i in range(2, 12)]
 assert segv_first["step"] == 12
 assert segv_runs[12] == 2 and all(segv_runs[i] == 1 for i in range(2, N + 1) if i != 12)
 assert segv_result == (N, fib_iterative(N))
+
+# %% [markdown]
+# **Check:** the bar stood at index 11 when the process died, and no position after
+# that arrived before the restart command; and, read again from the database once the
+# workflow ended, the stream holds every index 2..25 exactly once and in order — the
+# writes replayed by the recovered workflow found their records and wrote nothing. Each
+# write is one `DBOS.writeStream` operation.
+
+# %%
+print(f"The stream holds {len(bar_stream)} positions, {bar_stream[0]}..{bar_stream[-1]}; "
+      f"{len(set(bar_stream))} different ones.")
+assert bar.positions[:bar_written] == list(range(2, 12))
+assert bar.arrivals[bar_written] >= bar_restarted_at
+assert bar.positions == expected_positions(N)
+assert bar_stream == expected_positions(N)
+bar_operations = Counter(s["function_name"]
+                         for s in await client.list_workflow_steps_async(segv.workflow_id))
+assert bar_operations["DBOS.writeStream"] == N - 1 and bar_operations["DBOS.closeStream"] == 1
 
 # %% [markdown]
 # Both crashes, drawn from the step rows DBOS recorded (millisecond timestamps), one
@@ -477,8 +483,8 @@ assert fixed_runs == looping_runs + Counter({5: 1, 6: 1, 7: 1, 8: 1})
 # We let each server run two workflows at a time — a queue setting the client can change
 # on the fly ([02 · Queues](02_queues.ipynb) explains why that works) — send two, and
 # kill `server-1` while both run. Then we start `server-new`, its replacement under a
-# new id, and `server-2`, a second live server, and watch the two workflows for a
-# second.
+# new id, and `server-2`, a second live server, and watch the two workflows for half a
+# second: five polls of the queue by each new server.
 
 # %%
 await client.register_queue_async(
@@ -493,16 +499,19 @@ wait_for(lambda: all(len(lab.executions(w)) >= 5 for w in stranded_ids), 30,
 server.kill()
 executions_at_kill = {w: len(lab.executions(w)) for w in stranded_ids}
 others = lab.start_servers(["server-new", "server-2"], worker_concurrency=2)
-stranded_seen, watch_started = set(), time.monotonic()
-while time.monotonic() - watch_started < 1.0:
-    rows = await client.list_workflows_async(workflow_ids=stranded_ids)
-    stranded_seen |= {(w.status, w.executor_id) for w in rows}
-    await asyncio.sleep(0.1)
-print(f"seen over {time.monotonic() - watch_started:.1f} s while both new servers polled:",
-      stranded_seen)
+
+
+async def stranded_rows():
+    return {(w.status, w.executor_id)
+            for w in await client.list_workflows_async(workflow_ids=stranded_ids)}
+
+
+stranded_seen, stranded_watched = await watch(stranded_rows, since=time.monotonic())
+print(f"seen over {stranded_watched:.2f} s, about {polls(stranded_watched)} polls by each new "
+      "server:", stranded_seen)
 
 # %% [markdown]
-# **Check:** both new servers are up, and for that whole second the two workflows were
+# **Check:** both new servers are up, and for the whole watch the two workflows were
 # `PENDING` under the dead `server-1`, and ran no step after the kill.
 
 # %%
@@ -598,7 +607,7 @@ assert len(lab.executions(left_stranded.workflow_id)) == executions_at_kill[
 # into its run, and count the executions per step:
 
 # %%
-running = await lab.enqueue_steps_async(N, wait_steps=5, step_seconds=2 * STEP_SECONDS)
+running = await lab.enqueue_steps_async(N, wait_steps=5, step_seconds=STEP_SECONDS)
 await client.resume_workflow_async(running.workflow_id, queue_name=config.QUEUE_NAME)
 running_result = await running.get_result(polling_interval_sec=0.01)
 running_runs = runs_per_step(running.workflow_id)
@@ -662,20 +671,23 @@ taken = await client.enqueue_async(PLAIN, 21)
 taken_result = await taken.get_result(polling_interval_sec=0.01)
 taken_status = await taken.get_status()
 print(taken_result, "ran on", taken_status.executor_id, "version", taken_status.app_version)
-stranded_now = set()
-while time.monotonic() - launched_at < 1.0:  # ten polls of each fiblab-1 server
+
+
+async def stranded_row():
     row = await left_stranded.get_status()
-    stranded_now.add((row.status, row.executor_id, row.app_version))
-    await asyncio.sleep(0.1)
-print(f"the stranded workflow, over {time.monotonic() - launched_at:.1f} s after the "
-      "kernel's launch:", stranded_now)
+    return {(row.status, row.executor_id, row.app_version)}
+
+
+stranded_now, kernel_watched = await watch(stranded_row, since=launched_at)
+print(f"the stranded workflow, from the kernel's launch to {kernel_watched:.2f} s after it "
+      f"(about {polls(kernel_watched)} polls by each fiblab-1 server):", stranded_now)
 in_worker_thread(DBOS.destroy)  # the kernel's DBOS stops, as when a kernel restarts
 
 # %% [markdown]
 # **Check:** the kernel's hashed version became the latest; the kernel, not one of our
 # three servers, took the plain request and stamped it with its version; and the
-# `fiblab-1` workflow under `server-1` stayed `PENDING` for a second after a process
-# with its executor id launched, with no step run since the kill (recovered, it would
+# `fiblab-1` workflow under `server-1` stayed `PENDING` for the whole watch after a
+# process with its executor id launched, with no step run since the kill (recovered, it would
 # have gone back on `my_queue`, where our `fiblab-1` servers poll every 0.1 s).
 
 # %%
@@ -689,19 +701,23 @@ assert len(lab.executions(left_stranded.workflow_id)) == executions_at_kill[
 # The kernel's DBOS is gone, but its version stays the latest. A plain request now
 # waits forever: our servers run `fiblab-1`, which is not the latest. We send one plain
 # request and one with `app_version` pinned (what `fc.enqueue_options` does), wait for
-# the pinned one, then watch the plain one for half a second — five polls by each of
-# the two live servers, which take the pinned kind at their first poll.
+# the pinned one — a server that took it looked past the plain one, sent first — and
+# watch the plain one until half a second after we sent it.
 
 # %%
 stuck = await client.enqueue_async(PLAIN, 22)
+stuck_sent = time.monotonic()
 pinned = await client.enqueue_async(fc.enqueue_options(), 23)
 pinned_result = await pinned.get_result(polling_interval_sec=0.01)
-stuck_seen = set()
-watch_until = time.monotonic() + 0.5
-while time.monotonic() < watch_until:
-    stuck_seen.add((await stuck.get_status()).status)
-    await asyncio.sleep(0.1)
-print("pinned:", pinned_result, "| plain request seen as:", stuck_seen)
+
+
+async def stuck_status():
+    return {(await stuck.get_status()).status}
+
+
+stuck_seen, stuck_watched = await watch(stuck_status, since=stuck_sent)
+print("pinned:", pinned_result, f"| the plain request, over {stuck_watched:.2f} s from its "
+      f"enqueue (about {polls(stuck_watched)} polls by each live server), seen as:", stuck_seen)
 
 # %%
 assert pinned_result[:2] == (23, fib_iterative(23))
