@@ -239,7 +239,8 @@ def test_a_step_that_always_crashes_ends_in_max_recovery_attempts_exceeded(lab) 
     assert restarts == limit + 1
     assert runs(lab, handle.workflow_id) == Counter({2: 1, 3: 1, 4: 1, 5: 1 + limit})
     assert server.alive
-    wait_for(lambda: "maximum of 2 execution or recovery attempts" in server.logs(), 30, "log")
+    gave_up = f"maximum of {limit} execution or recovery attempts"
+    wait_for(lambda: gave_up in server.logs(), 30, "the log line that it gave up")
     with pytest.raises(Exception, match="exceeded its maximum recovery attempts"):
         fc.wait_result(handle)
 

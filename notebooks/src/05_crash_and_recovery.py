@@ -289,7 +289,7 @@ print("DBOS default max_recovery_attempts:",
 
 # %% [markdown]
 # A hundred restarts would take minutes, so fiblab has a small workflow for this with
-# `max_recovery_attempts=2`; step 5 crashes the process on every execution. A
+# `max_recovery_attempts=1`; step 5 crashes the process on every execution. A
 # **supervisor** loop restarts the server whenever it dies, until the workflow reaches a
 # final status (with a bound, in case it never does):
 
@@ -327,15 +327,15 @@ print(gave_up_line[gave_up_line.index("DBOS Error"):])
 
 # %% [markdown]
 # How the three numbers above fit together: `recovery_attempts` counts every start of
-# the workflow, the first one included — 1 (the first run) + 3 (one per restart) = 4.
-# DBOS lets a workflow start `max_recovery_attempts` + 1 times (the first run and two
-# recoveries; its message's "maximum of 2" counts the recoveries). The third restart
-# makes the fourth start, one too many: DBOS marks the workflow
+# the workflow, the first one included — 1 (the first run) + 2 (one per restart) = 3.
+# DBOS lets a workflow start `max_recovery_attempts` + 1 times (the first run and one
+# recovery; its message's "maximum of 1" counts the recoveries). The second restart
+# makes the third start, one too many: DBOS marks the workflow
 # `MAX_RECOVERY_ATTEMPTS_EXCEEDED` without running it, and that server stays up.
 #
-# **Check:** step 5 ran 1 + 2 = 3 times (the first run and two recoveries), steps 2–4
-# once (checkpointed), nothing after 5; 3 restarts, `recovery_attempts` 4 and the
-# message's maximum of 2, as above; the last server is still alive. Waiting on the
+# **Check:** step 5 ran 1 + 1 = 2 times (the first run and one recovery), steps 2–4
+# once (checkpointed), nothing after 5; 2 restarts, `recovery_attempts` 3 and the
+# message's maximum of 1, as above; the last server is still alive. Waiting on the
 # workflow raises.
 
 # %%
@@ -363,7 +363,13 @@ assert "MaxRecoveryAttemptsExceeded" in type(looping_raised).__name__
 # its first `failures` attempts (counted in the side file, so the pattern is fixed):
 
 # %%
-from fiblab.failing_workflows import FLAKY_MAX_ATTEMPTS, flaky_step, flaky_workflow
+from fiblab.failing_workflows import (
+    FLAKY_BACKOFF_RATE,
+    FLAKY_INTERVAL_SEC,
+    FLAKY_MAX_ATTEMPTS,
+    flaky_step,
+    flaky_workflow,
+)
 
 show_source(flaky_step, flaky_workflow)
 
@@ -391,7 +397,7 @@ print(gave_up_error)
 # (DBOS's message says "retries" but counts attempts: 4 = the first try + 3 retries.)
 #
 # **Check:** 3 attempts and then success; 4 attempts (the maximum) and then an `ERROR`
-# workflow; pauses of at least 0.05, 0.1, 0.2 s; all attempts in one process; and each
+# workflow; pauses of at least 0.03, 0.06, 0.12 s; all attempts in one process; and each
 # workflow has a single checkpoint for the step — retries are not steps.
 
 # %%
@@ -400,7 +406,8 @@ assert recovered_result == (20, 6765) and len(lab.executions(recovers.workflow_i
 assert len(lab.executions(gives_up.workflow_id)) == FLAKY_MAX_ATTEMPTS
 assert type(gave_up_error).__name__ == "DBOSMaxStepRetriesExceeded"
 assert (await gives_up.get_status()).status == "ERROR"
-assert all(p >= 0.9 * 0.05 * 2**i for i, p in enumerate(gave_up_pauses))
+assert all(p >= 0.9 * FLAKY_INTERVAL_SEC * FLAKY_BACKOFF_RATE**i
+           for i, p in enumerate(gave_up_pauses))
 assert {e["pid"] for e in lab.executions(gives_up.workflow_id)} == {server.pid}
 assert [len(await client.list_workflow_steps_async(h.workflow_id))
         for h in (recovers, gives_up)] == [1, 1]
@@ -461,7 +468,7 @@ print("executions per step:", dict(sorted(fixed_runs.items())))
 
 # %% [markdown]
 # **Check:** the command succeeded; the workflow ended `SUCCESS` with fib(8) = 21;
-# `recovery_attempts` went from 4 to 1 (reset to 0, plus this start); and only step 5
+# `recovery_attempts` went from 3 to 1 (reset to 0, plus this start); and only step 5
 # and the steps after it ran — once each — while steps 2–4 came from their checkpoints.
 
 # %%
