@@ -498,7 +498,8 @@ await client.register_queue_async(
     config.QUEUE_NAME, worker_concurrency=2,
     polling_interval_sec=config.QUEUE_POLLING_INTERVAL_SEC,
 )
-stranded = [await client.enqueue_async(STEPS, N, step_seconds=2 * STEP_SECONDS)
+STRANDED_STEP_SECONDS = 0.03  # a little slower: the two may start up to a poll apart
+stranded = [await client.enqueue_async(STEPS, N, step_seconds=STRANDED_STEP_SECONDS)
             for _ in range(2)]
 stranded_ids = [h.workflow_id for h in stranded]
 wait_for(lambda: all(len(lab.executions(w)) >= 5 for w in stranded_ids), 30,
