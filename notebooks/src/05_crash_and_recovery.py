@@ -696,8 +696,8 @@ in_worker_thread(DBOS.destroy)  # the kernel's DBOS stops, as when a kernel rest
 # **Check:** the kernel's hashed version became the latest; the kernel, not one of our
 # three servers, took the plain request and stamped it with its version; and the
 # `fiblab-1` workflow under `server-1` stayed `PENDING` for the whole watch after a
-# process with its executor id launched, with no step run since the kill (recovered, it would
-# have gone back on `my_queue`, where our `fiblab-1` servers poll every 0.1 s).
+# process with its executor id launched, with no step run since the kill (recovered, it
+# would have gone back on `my_queue`, where our `fiblab-1` servers poll every 0.1 s).
 
 # %%
 assert kernel_version != config.APP_VERSION and latest["version_name"] == kernel_version
@@ -710,7 +710,7 @@ assert len(lab.executions(left_stranded.workflow_id)) == executions_at_kill[
 # The kernel's DBOS is gone, but its version stays the latest. A plain request now
 # waits forever: our servers run `fiblab-1`, which is not the latest. We send one plain
 # request and one with `app_version` pinned (what `fc.enqueue_options` does), wait for
-# the pinned one — a server that took it looked past the plain one, sent first — and
+# the pinned one — the server that took it passed over the plain one, sent first — and
 # watch the plain one until half a second after we sent it.
 
 # %%
