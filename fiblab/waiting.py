@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TypeVar
 
 T = TypeVar("T")
+H = TypeVar("H", bound=Hashable)
 
 
 class WaitTimeout(TimeoutError):
@@ -42,6 +43,28 @@ async def wait_for_async(
     while not (value := _check(condition, deadline, timeout, what)):
         await asyncio.sleep(interval)
     return value
+
+
+async def watch_async(
+    observe: Callable[[], Awaitable[set[H]]],
+    since: float,
+    seconds: float,
+    interval: float = 0.05,
+) -> tuple[set[H], float]:
+    """Look at ``await observe()`` (a set) at once and every ``interval`` until
+    ``since + seconds`` (``time.monotonic()``) has passed; return everything seen and the
+    seconds from ``since`` to the last look (at least ``seconds``).
+
+    For a claim that something does NOT happen: the watch has no condition to end on,
+    so it says how long it watched, for the words about it to be computed from.
+    """
+    seen: set[H] = set()
+    while True:
+        seen |= await observe()
+        now = time.monotonic()
+        if now >= since + seconds:
+            return seen, now - since
+        await asyncio.sleep(interval)
 
 
 def _check(condition: Callable[[], T], deadline: float, timeout: float, what: str) -> T:

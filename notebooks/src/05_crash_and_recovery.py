@@ -44,7 +44,7 @@ from fiblab import client as fc
 from fiblab import config, plots
 from fiblab.fib import fib_iterative
 from fiblab.lab import Lab
-from fiblab.waiting import wait_for
+from fiblab.waiting import wait_for, watch_async
 from fiblab.worker_thread import in_worker_thread
 
 lab = Lab.fresh("05_crash_and_recovery")
@@ -59,18 +59,7 @@ def runs_per_step(workflow_id):
     return Counter(e["step"] for e in lab.executions(workflow_id))
 
 
-WATCH_SECONDS = 0.5  # how long we watch where the claim is that nothing happens
-
-
-async def watch(observe, since, seconds=WATCH_SECONDS):
-    """Everything ``await observe()`` (a set) held from now until ``since + seconds``,
-    looking every 0.05 s; and the seconds from ``since`` to the last look."""
-    seen = set()
-    while True:
-        seen |= await observe()
-        if time.monotonic() >= since + seconds:
-            return seen, time.monotonic() - since
-        await asyncio.sleep(0.05)
+WATCH_SECONDS = 0.3  # how long we watch where the claim is that nothing happens
 
 
 def polls(seconds):
@@ -490,8 +479,8 @@ assert fixed_runs == looping_runs + Counter({5: 1, 6: 1, 7: 1, 8: 1})
 # We let each server run two workflows at a time — a queue setting the client can change
 # on the fly ([02 · Queues](02_queues.ipynb) explains why that works) — send two, and
 # kill `server-1` while both run. Then we start `server-new`, its replacement under a
-# new id, and `server-2`, a second live server, and watch the two workflows for half a
-# second: five polls of the queue by each new server.
+# new id, and `server-2`, a second live server, and watch the two workflows for a few
+# polls of the queue by each new server (every 0.1 s; the output says how long).
 
 # %%
 await client.register_queue_async(
@@ -514,7 +503,7 @@ async def stranded_rows():
             for w in await client.list_workflows_async(workflow_ids=stranded_ids)}
 
 
-stranded_seen, stranded_watched = await watch(stranded_rows, since=time.monotonic())
+stranded_seen, stranded_watched = await watch_async(stranded_rows, time.monotonic(), WATCH_SECONDS)
 print(f"seen over {stranded_watched:.2f} s, about {polls(stranded_watched)} polls by each new "
       "server:", stranded_seen)
 
@@ -687,7 +676,7 @@ async def stranded_row():
     return {(row.status, row.executor_id, row.app_version)}
 
 
-stranded_now, kernel_watched = await watch(stranded_row, since=launched_at)
+stranded_now, kernel_watched = await watch_async(stranded_row, launched_at, WATCH_SECONDS)
 print(f"the stranded workflow, from the kernel's launch to {kernel_watched:.2f} s after it "
       f"(about {polls(kernel_watched)} polls by each fiblab-1 server):", stranded_now)
 in_worker_thread(DBOS.destroy)  # the kernel's DBOS stops, as when a kernel restarts
@@ -711,7 +700,7 @@ assert len(lab.executions(left_stranded.workflow_id)) == executions_at_kill[
 # waits forever: our servers run `fiblab-1`, which is not the latest. We send one plain
 # request and one with `app_version` pinned (what `fc.enqueue_options` does), wait for
 # the pinned one — the server that took it passed over the plain one, sent first — and
-# watch the plain one until half a second after we sent it.
+# watch the plain one for a few polls after we sent it.
 
 # %%
 stuck = await client.enqueue_async(PLAIN, 22)
@@ -724,7 +713,7 @@ async def stuck_status():
     return {(await stuck.get_status()).status}
 
 
-stuck_seen, stuck_watched = await watch(stuck_status, since=stuck_sent)
+stuck_seen, stuck_watched = await watch_async(stuck_status, stuck_sent, WATCH_SECONDS)
 print("pinned:", pinned_result, f"| the plain request, over {stuck_watched:.2f} s from its "
       f"enqueue (about {polls(stuck_watched)} polls by each live server), seen as:", stuck_seen)
 
