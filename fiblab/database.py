@@ -148,8 +148,11 @@ def lock_sqlite_claims() -> None:
     and the selection run before it, each on its own: a claim by another process that
     commits between them is not counted, and both processes fill the limit (two servers
     on a queue with ``global_concurrency=2`` ran four at once). Here the claim takes the
-    write lock first, as DBOS's own SQLite migrations do. (On PostgreSQL DBOS claims under
-    REPEATABLE READ, which refuses such a claim.) Idempotent; every fiblab launch calls it.
+    write lock first, as DBOS's own SQLite migrations do, by wrapping DBOS's private
+    ``SQLiteSystemDatabase._begin``, which only the claim uses (pinned DBOS 3.4.0;
+    tests/test_sqlite_claims.py fails if an upgrade undoes it). On PostgreSQL DBOS claims
+    under REPEATABLE READ, which refuses such a claim. Idempotent; every fiblab launch
+    calls it.
     """
     from dbos._sys_db_sqlite import SQLiteSystemDatabase
 
