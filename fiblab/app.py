@@ -29,7 +29,7 @@ from dbos import DBOS, DBOSConfig, Queue
 
 from . import config
 from .crashes import CRASH_MODES, CrashMode, crash_process, should_crash
-from .database import prepare_database
+from .database import lock_sqlite_claims, prepare_database
 from .fib import MAX_ITERATIVE_N, fib_recursive, validate_n
 from .steplog import record_execution
 
@@ -225,6 +225,7 @@ def launch(
     # the database for this application (and those no application claims), besides its own
     # internal queue (dbos/_queue.py, queue_thread).
     DBOS.listen_queues([queue])
+    lock_sqlite_claims()  # global_concurrency holds across processes on SQLite too
     DBOS.launch()
     return DBOS.register_queue(queue, **options)
 
@@ -240,6 +241,7 @@ async def launch_async(
 ) -> Queue:
     """:func:`launch` for a running event loop, e.g. a notebook cell (``await``)."""
     DBOS(config=dbos_config(database_url, executor_id, log_level))
+    lock_sqlite_claims()
     DBOS.launch()
     return await DBOS.register_queue_async(
         queue, **queue_options(worker_concurrency, polling_interval_sec)

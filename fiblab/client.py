@@ -105,6 +105,33 @@ async def enqueue_many_async(
     return [await client.enqueue_async(options, n) for n in checked]
 
 
+def enqueue_together(
+    client: DBOSClient,
+    database_url: str,
+    requests: Sequence[tuple[EnqueueOptions, Sequence[Any], dict[str, Any]]],
+) -> list[WorkflowHandle[Any]]:
+    """Enqueue one workflow per ``(options, args, kwargs)`` in ONE database transaction
+    (``DBOSClient.enqueue_in_transaction``): a queue's poll sees all of them or none, so
+    it picks among all of them (enqueued one by one, the first could be taken before
+    the last arrives)."""
+    import sqlalchemy as sa
+
+    from .database import sqlalchemy_url
+
+    def enqueue() -> list[WorkflowHandle[Any]]:
+        engine = sa.create_engine(sqlalchemy_url(database_url))
+        try:
+            with engine.begin() as connection:
+                return [
+                    client.enqueue_in_transaction(connection, options, *args, **kwargs)
+                    for options, args, kwargs in requests
+                ]
+        finally:
+            engine.dispose()
+
+    return in_worker_thread(enqueue)
+
+
 #: Every status but the three of a workflow still waiting or running: DBOS's own rule
 #: for ``wait_first``, so a status added by a later DBOS counts the same way there and here.
 FINISHED_STATUSES = [

@@ -1,4 +1,5 @@
-"""The system database, set up in one place: migrate, prepare, connect, drop.
+"""The system database, set up in one place: migrate, prepare, connect, drop, and
+queue claims that respect ``global_concurrency`` on SQLite.
 
 DBOS creates its tables when a process launches; a client or a notebook that gets there
 first finds none ("no such table"). :func:`prepare_database` and :func:`connect` run
@@ -8,6 +9,8 @@ DBOS's migrations first (from a notebook cell, on a worker thread: see
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from . import config
@@ -132,3 +135,36 @@ def drop_database(database_url: str) -> None:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
     finally:
         engine.dispose()
+
+
+def lock_sqlite_claims() -> None:
+    """Make each SQLite queue claim of this process count and claim in one transaction.
+
+    DBOS 3.4 claims queued workflows in one SQLAlchemy transaction
+    (``start_queued_workflows`` in ``dbos/_sys_db.py``): it counts the queue's PENDING
+    workflows (for ``global_concurrency``), selects the next ENQUEUED ones, then marks
+    them PENDING. On SQLite, Python's ``sqlite3`` begins the transaction (``BEGIN
+    IMMEDIATE``, set in ``dbos/_sys_db_sqlite.py``) only at the first write, so the count
+    and the selection run before it, each on its own: a claim by another process that
+    commits between them is not counted, and both processes fill the limit (two servers
+    on a queue with ``global_concurrency=2`` ran four at once). Here the claim takes the
+    write lock first, as DBOS's own SQLite migrations do, by wrapping DBOS's private
+    ``SQLiteSystemDatabase._begin``, which only the claim uses (pinned DBOS 3.4.0;
+    tests/test_sqlite_claims.py fails if an upgrade undoes it). On PostgreSQL DBOS claims
+    under REPEATABLE READ, which refuses such a claim. Idempotent; every fiblab launch
+    calls it.
+    """
+    from dbos._sys_db_sqlite import SQLiteSystemDatabase
+
+    dbos_begin = SQLiteSystemDatabase._begin
+    if getattr(dbos_begin, "locks_first", False):
+        return
+
+    @contextlib.contextmanager
+    def begin_locked(self, isolation: str | None) -> Iterator[sa.Connection]:
+        with dbos_begin(self, isolation) as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            yield connection
+
+    begin_locked.locks_first = True  # type: ignore[attr-defined]
+    SQLiteSystemDatabase._begin = begin_locked  # type: ignore[method-assign]

@@ -118,3 +118,18 @@ def test_a_wrong_workflow_name_sent_straight_is_logged_and_serving_goes_on(lab) 
     wait_for(lambda: "no_such_workflow is not a registered" in server.logs(), 30, "the error")
     assert bad.get_status().status == "PENDING" and bad.get_status().executor_id == "s1"
     assert fc.wait_result(lab.client.enqueue(fc.enqueue_options(), 10))[:2] == (10, 55)
+
+
+def test_enqueue_together_is_all_or_nothing(lab) -> None:
+    """One transaction: a request that fails (an argument that cannot be stored) leaves
+    none of those before it enqueued; without it, all are, with their priorities."""
+    requests = [
+        (fc.enqueue_options("fibonacci_steps_workflow", priority=p), [3], {}) for p in (2, 1)
+    ]
+    unstorable = (fc.enqueue_options("fibonacci_steps_workflow"), [lambda: 3], {})
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever pickle raises for a lambda
+        fc.enqueue_together(lab.client, lab.database_url, [*requests, unstorable])
+    assert lab.client.list_workflows() == []
+    handles = fc.enqueue_together(lab.client, lab.database_url, requests)
+    statuses = lab.client.list_workflows(workflow_ids=[h.workflow_id for h in handles])
+    assert sorted(s.priority for s in statuses) == [1, 2]

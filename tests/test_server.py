@@ -73,11 +73,21 @@ def test_global_concurrency_below_what_a_server_takes_is_refused(tmp_path) -> No
     assert "--global-concurrency 1 is below the 2 workflows" in result.stderr
 
 
-def test_global_concurrency_is_stored_with_the_queue_by_every_server(lab) -> None:
+def test_global_concurrency_limits_two_servers_together(lab) -> None:
+    """Each server may take 2, together they may run 2: never more at once, by the step
+    rows. (On SQLite this holds because fiblab's claims lock first: test_sqlite_claims.py.)"""
+    from fiblab import timeline
+
     capped = {"queue": "capped", "worker_concurrency": 2, "global_concurrency": 2}
     ServerGroup([lab.server(eid, **capped) for eid in ("s1", "s2")]).start()
     row = lab.client.retrieve_queue("capped")
     assert (row.global_concurrency, row.worker_concurrency) == (2, 2)
+    options = fc.enqueue_options("fibonacci_steps_workflow", "capped")
+    handles = [lab.client.enqueue(options, 3, step_seconds=0.1) for _ in range(8)]
+    for handle in handles:
+        fc.wait_result(handle)
+    spans = timeline.workflow_spans(fc.step_rows(lab.client, [h.workflow_id for h in handles]))
+    assert timeline.max_concurrency(spans) <= 2, spans
 
 
 def test_ready_line_names_pid_and_parent(lab) -> None:
