@@ -477,20 +477,21 @@ assert fixed_runs == looping_runs + Counter({5: 1, 6: 1, 7: 1, 8: 1})
 # met this once; this is where it is explained.)
 #
 # We let each server run two workflows at a time — a queue setting the client can change
-# on the fly ([02 · Queues](02_queues.ipynb) explains why that works) — send two, and
-# kill `server-1` while both run. Then we start `server-new`, its replacement under a
-# new id, and `server-2`, a second live server, and watch the two workflows for a few
-# polls of the queue by each new server (every 0.1 s; the output says how long).
+# on the fly ([02 · Queues](02_queues.ipynb) explains why that works) — send two in one
+# database transaction (`fc.enqueue_together`), so that one poll of `server-1` takes
+# both, and kill `server-1` while both run. Then we start `server-new`, its replacement
+# under a new id, and `server-2`, a second live server, and watch the two workflows for
+# a few polls of the queue by each new server (every 0.1 s; the output says how long).
 
 # %%
 await client.register_queue_async(
     config.QUEUE_NAME, worker_concurrency=2,
     polling_interval_sec=config.QUEUE_POLLING_INTERVAL_SEC,
 )
-STRANDED_STEP_SECONDS = 0.03  # a little slower: the two may start up to a poll apart
-stranded = [await client.enqueue_async(STEPS, N, step_seconds=STRANDED_STEP_SECONDS)
-            for _ in range(2)]
-stranded_ids = [h.workflow_id for h in stranded]
+STRANDED_STEP_SECONDS = 0.03  # a little slower: on a busy machine the two start apart
+stranded_ids = [h.workflow_id for h in fc.enqueue_together(
+    client, lab.database_url, [(STEPS, [N], {"step_seconds": STRANDED_STEP_SECONDS})] * 2)]
+stranded = [await client.retrieve_workflow_async(w) for w in stranded_ids]
 wait_for(lambda: all(len(lab.executions(w)) >= 5 for w in stranded_ids), 30,
          "both workflows to be under way")
 server.kill()
