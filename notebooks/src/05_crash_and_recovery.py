@@ -601,12 +601,11 @@ assert len(lab.executions(left_stranded.workflow_id)) == executions_at_kill[
 # the writer still owns the workflow (`_check_owner_txn`); the old execution's next
 # write fails that check, and it stops and waits for the new owner's outcome
 # (`dbos/_core.py`, "no longer owned by this execution"). The step it had in flight has
-# run all the same: that one step's work is done twice. We resume fib(15) five steps
-# into its run, most of its steps still to go, and count the executions per step:
+# run all the same: that one step's work is done twice. We resume a workflow five steps
+# into its run, and count the executions per step:
 
 # %%
-HANDOVER_N = 15
-running = await lab.enqueue_steps_async(HANDOVER_N, wait_steps=5, step_seconds=STEP_SECONDS)
+running = await lab.enqueue_steps_async(N, wait_steps=5, step_seconds=STEP_SECONDS)
 await client.resume_workflow_async(running.workflow_id, queue_name=config.QUEUE_NAME)
 running_result = await running.get_result(polling_interval_sec=0.01)
 running_runs = runs_per_step(running.workflow_id)
@@ -622,8 +621,8 @@ print(f"'no longer owned' log lines: {len(handed_over)}")
 # twice; and a server logged that the first execution lost ownership.
 
 # %%
-assert running_result == (HANDOVER_N, fib_iterative(HANDOVER_N))
-assert sorted(running_runs) == list(range(2, HANDOVER_N + 1))
+assert running_result == (N, fib_iterative(N))
+assert sorted(running_runs) == list(range(2, N + 1))
 assert sum(running_runs.values()) - len(running_runs) <= 1
 assert len(handed_over) == 1
 
