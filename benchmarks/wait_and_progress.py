@@ -15,10 +15,11 @@ queries   database statements a waiting client sends, counted with SQLAlchemy's
           growing pause). Per second while N = 10 and 50 workflows wait (no server: they
           stay queued), at fiblab's 0.01 s and DBOS's 1.0 s polling; and in total until
           the results of the same N jobs are in (one server).
-progress  the same step workflows with and without ``progress=True`` (one stream write
-          per step from the workflow, and a close), on two servers: the time ratio, with
-          steps that do nothing (bookkeeping only, the worst case) and with the 0.02 s
-          steps of the crash lessons. The order of the two alternates between trials.
+progress  the same step workflows with and without ``progress=True`` (the stream writes
+          ``expected_positions`` names, from the workflow, and a close), on two servers:
+          the time ratio, with steps that do nothing (bookkeeping only, the worst case)
+          and with the 0.02 s steps of the crash lessons. The order of the two alternates
+          between trials; the verdict is a sign test over the back-to-back pairs.
 
 Medians of --trials repeats. Not part of the test suite; results go in benchmarks/README.md.
 """
