@@ -36,6 +36,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import psutil
 from sqlalchemy import event
 
 REPO = Path(__file__).resolve().parent.parent
@@ -168,7 +169,11 @@ def bench_queries(trials: int) -> None:
 # --- progress writes -----------------------------------------------------------------
 
 
-def steps_seconds(lab: Lab, count: int, n: int, step_seconds: float, progress: bool) -> float:
+def steps_run(lab: Lab, count: int, n: int, step_seconds: float, progress: bool):
+    """Wall seconds until ``count`` step workflows are done, and the CPU seconds the
+    servers spent meanwhile (the database's own work included on SQLite, not on PostgreSQL)."""
+    servers = [psutil.Process(p.pid) for p in lab.processes if p.alive]
+    cpu_before = sum(sum(s.cpu_times()[:2]) for s in servers)
     started = time.perf_counter()
     options = fc.enqueue_options("fibonacci_steps_workflow")
     handles = [
@@ -177,12 +182,13 @@ def steps_seconds(lab: Lab, count: int, n: int, step_seconds: float, progress: b
     ]
     for _wid, result in fc.results_as_completed(lab.client, handles, timeout=600):
         assert not isinstance(result, Exception), result
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    return wall, sum(sum(s.cpu_times()[:2]) for s in servers) - cpu_before
 
 
-def spread(times: list[float]) -> str:
+def spread(values: list[float]) -> str:
     """Median and range, for a table cell."""
-    return f"{statistics.median(times):.2f} s ({min(times):.2f}–{max(times):.2f})"
+    return f"{statistics.median(values):.2f} s ({min(values):.2f}–{max(values):.2f})"
 
 
 def verdict(ratios: list[float]) -> str:
@@ -191,10 +197,20 @@ def verdict(ratios: list[float]) -> str:
     alone, 1 in 2**pairs)."""
     slower = sum(r > 1 for r in ratios)
     if slower == len(ratios):
-        return f"slower in all {len(ratios)} pairs: a measurable cost"
+        return f"more in all {len(ratios)} pairs: a measurable cost"
     if slower == 0:
-        return f"faster in all {len(ratios)} pairs (noise: it does more work, not less)"
-    return f"slower in {slower} of {len(ratios)} pairs: no difference beyond the trials' spread"
+        return f"less in all {len(ratios)} pairs (noise: it does more work, not less)"
+    return f"more in {slower} of {len(ratios)} pairs: no difference beyond the trials' spread"
+
+
+def compare(what: str, without: list[float], with_: list[float]) -> str:
+    ratios = [w / wo for w, wo in zip(with_, without, strict=True)]
+    return (
+        f"  {what}: without {spread(without)}, with progress {spread(with_)}; paired ratio "
+        f"{statistics.median(ratios):.3f}× ({min(ratios):.3f}–{max(ratios):.3f}); "
+        f"{verdict(ratios)}\n    trials without {', '.join(f'{t:.2f}' for t in without)}; "
+        f"with {', '.join(f'{t:.2f}' for t in with_)}"
+    )
 
 
 def bench_progress(trials: int, step_seconds_list: Sequence[float] = PROGRESS_STEP_SECONDS) -> None:
@@ -202,35 +218,25 @@ def bench_progress(trials: int, step_seconds_list: Sequence[float] = PROGRESS_ST
         database = "PostgreSQL" if config.is_postgres(lab.database_url) else "SQLite"
         print(
             f"\n== progress: step workflows with / without stream writes, {database}, "
-            f"medians of {trials} (load {load()}) =="
+            f"{trials} pairs (load {load()}) =="
         )
         print(
             f"fibonacci_steps_workflow({PROGRESS_N}): {PROGRESS_N - 1} steps; with progress it "
             f"writes the positions {expected_positions(PROGRESS_N)} and closes the stream"
         )
         lab.start_servers(["a", "b"])
-        steps_seconds(lab, 2, 5, 0.0, True)  # warm: first dequeue after launch
+        steps_run(lab, 2, 5, 0.0, True)  # warm: first dequeue after launch
         for step_seconds in step_seconds_list:
             count = PROGRESS_WORKFLOWS[step_seconds > 0]
-            times: dict[bool, list[float]] = {False: [], True: []}
-            ratios = []
+            runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
             for trial in range(trials):
-                pair = {}
                 for progress in (False, True) if trial % 2 == 0 else (True, False):
-                    pair[progress] = steps_seconds(lab, count, PROGRESS_N, step_seconds, progress)
-                    times[progress].append(pair[progress])
-                ratios.append(pair[True] / pair[False])
-            without, with_ = statistics.median(times[False]), statistics.median(times[True])
-            print(
-                f"{step_seconds:g} s steps, {count} workflows: without {spread(times[False])}, "
-                f"with progress {spread(times[True])}; ratio of medians {with_ / without:.3f}×, "
-                f"paired ratios {statistics.median(ratios):.3f}× "
-                f"({min(ratios):.3f}–{max(ratios):.3f}); {verdict(ratios)}"
-            )
-            print(
-                f"  trials: without {', '.join(f'{t:.2f}' for t in times[False])}; "
-                f"with {', '.join(f'{t:.2f}' for t in times[True])}; load {load()}"
-            )
+                    runs[progress].append(steps_run(lab, count, PROGRESS_N, step_seconds, progress))
+            print(f"{step_seconds:g} s steps, {count} workflows per run (load {load()}):")
+            for column, what in enumerate(("wall time", "servers' CPU")):
+                without = [run[column] for run in runs[False]]
+                with_ = [run[column] for run in runs[True]]
+                print(compare(what, without, with_))
 
 
 def load() -> str:
