@@ -9,6 +9,7 @@ replayed operation with the one recorded at its step id, so the two lists must b
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 
@@ -16,6 +17,7 @@ import pytest
 from dbos import DBOS
 from hypothesis import given
 from hypothesis import strategies as st
+from tqdm import tqdm
 
 from fiblab import app, config, progress
 from fiblab.app import (
@@ -127,3 +129,14 @@ def test_the_writes_are_the_listed_positions_and_the_same_in_a_replay(monkeypatc
 def test_without_progress_the_workflow_writes_nothing(monkeypatch) -> None:
     names = {name for name, _value in operations(monkeypatch, 25, False, 0.02)}
     assert names == {"fibonacci_index_step"}
+
+
+def test_the_bar_stands_at_index_minus_one_steps_at_each_position() -> None:
+    bar = tqdm(total=24, file=io.StringIO())
+    watch = progress.ProgressWatch("wf", total=24)
+    seen = []
+    for index in progress_positions(25):
+        watch.seen(index)
+        progress._advance(bar, index)
+        seen.append((bar.n, watch.steps_done))
+    assert seen == [(8, 8), (16, 16), (24, 24)]
