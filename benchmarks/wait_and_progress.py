@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/wait_and_progress.py                   # both (about 4 minutes)
     .venv/bin/python benchmarks/wait_and_progress.py --only queries --trials 3
     .venv/bin/python benchmarks/wait_and_progress.py --only progress --trials 5
+    .venv/bin/python benchmarks/wait_and_progress.py --only progress --step-seconds 0.02
+    .venv/bin/python -m fiblab.localpg run -- .venv/bin/python benchmarks/wait_and_progress.py \
+        --only progress --trials 5                                     # on PostgreSQL
 
 queries   database statements a waiting client sends, counted with SQLAlchemy's
           ``before_cursor_execute`` hook on its DBOSClient's engine: the original
@@ -12,10 +15,11 @@ queries   database statements a waiting client sends, counted with SQLAlchemy's
           growing pause). Per second while N = 10 and 50 workflows wait (no server: they
           stay queued), at fiblab's 0.01 s and DBOS's 1.0 s polling; and in total until
           the results of the same N jobs are in (one server).
-progress  the same step workflows with and without ``progress=True`` (one stream write
-          per step from the workflow, and a close), on two servers: the time ratio, with
-          steps that do nothing (bookkeeping only, the worst case) and with the 0.02 s
-          steps of the crash lessons. The order of the two alternates between trials.
+progress  the same step workflows with and without ``progress=True`` (the stream writes
+          ``expected_positions`` names, from the workflow, and a close), on two servers:
+          the time ratio, with steps that do nothing (bookkeeping only, the worst case)
+          and with the 0.02 s steps of the crash lessons. The order of the two alternates
+          between trials; the verdict is a sign test over the back-to-back pairs.
 
 Medians of --trials repeats. Not part of the test suite; results go in benchmarks/README.md.
 """
@@ -24,26 +28,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import psutil
 from sqlalchemy import event
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from fiblab import client as fc  # noqa: E402
+from fiblab import config  # noqa: E402
 from fiblab.lab import Lab  # noqa: E402
+from fiblab.progress import expected_positions  # noqa: E402
 
 ROOT = REPO / "benchmarks"
 WINDOW_SEC = 3.0  # how long the queries of a waiting client are counted
 SIZES = (10, 50)
 INTERVALS = (0.01, 1.0)  # fiblab's result polling, DBOS's default
 JOB_N = 15  # fib(15): a few ms of computation, so the wait is mostly queueing
+PROGRESS_N = 25  # the crash lessons' workflow: 24 steps
+PROGRESS_STEP_SECONDS = (0.0, 0.02)  # steps doing nothing (the worst case), the lessons' steps
+PROGRESS_WORKFLOWS = {False: 40, True: 20}  # per run: for empty steps, for steps that sleep
 
 
 class QueryCounter:
@@ -158,7 +169,11 @@ def bench_queries(trials: int) -> None:
 # --- progress writes -----------------------------------------------------------------
 
 
-def steps_seconds(lab: Lab, count: int, n: int, step_seconds: float, progress: bool) -> float:
+def steps_run(lab: Lab, count: int, n: int, step_seconds: float, progress: bool):
+    """Wall seconds until ``count`` step workflows are done, and the CPU seconds the
+    servers spent meanwhile (the database's own work included on SQLite, not on PostgreSQL)."""
+    servers = [psutil.Process(p.pid) for p in lab.processes if p.alive]
+    cpu_before = sum(sum(s.cpu_times()[:2]) for s in servers)
     started = time.perf_counter()
     options = fc.enqueue_options("fibonacci_steps_workflow")
     handles = [
@@ -167,31 +182,66 @@ def steps_seconds(lab: Lab, count: int, n: int, step_seconds: float, progress: b
     ]
     for _wid, result in fc.results_as_completed(lab.client, handles, timeout=600):
         assert not isinstance(result, Exception), result
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    return wall, sum(sum(s.cpu_times()[:2]) for s in servers) - cpu_before
 
 
-def bench_progress(trials: int) -> None:
-    print(f"\n== progress: step workflows with / without stream writes (medians of {trials}) ==")
-    settings = {
-        "steps doing nothing": (40, 25, 0.0),
-        "0.02 s steps (crash lessons)": (20, 25, 0.02),
-    }
-    with Lab("bench-progress", root=ROOT) as lab:
+def spread(values: list[float]) -> str:
+    """Median and range, for a table cell."""
+    return f"{statistics.median(values):.2f} s ({min(values):.2f}–{max(values):.2f})"
+
+
+def verdict(ratios: list[float]) -> str:
+    """Words for the difference, from the paired trials (with / without, run back to back):
+    a cost is measurable when progress was slower in every pair (a sign test: by chance
+    alone, 1 in 2**pairs)."""
+    slower = sum(r > 1 for r in ratios)
+    if slower == len(ratios):
+        return f"more in all {len(ratios)} pairs: a measurable cost"
+    if slower == 0:
+        return f"less in all {len(ratios)} pairs (noise: it does more work, not less)"
+    return f"more in {slower} of {len(ratios)} pairs: no difference beyond the trials' spread"
+
+
+def compare(what: str, without: list[float], with_: list[float]) -> str:
+    ratios = [w / wo for w, wo in zip(with_, without, strict=True)]
+    return (
+        f"  {what}: without {spread(without)}, with progress {spread(with_)}; paired ratio "
+        f"{statistics.median(ratios):.3f}× ({min(ratios):.3f}–{max(ratios):.3f}); "
+        f"{verdict(ratios)}\n    trials without {', '.join(f'{t:.2f}' for t in without)}; "
+        f"with {', '.join(f'{t:.2f}' for t in with_)}"
+    )
+
+
+def bench_progress(trials: int, step_seconds_list: Sequence[float] = PROGRESS_STEP_SECONDS) -> None:
+    with Lab.fresh("bench-progress", root=ROOT) as lab:
+        database = "PostgreSQL" if config.is_postgres(lab.database_url) else "SQLite"
+        print(
+            f"\n== progress: step workflows with / without stream writes, {database}, "
+            f"{trials} pairs (load {load()}) =="
+        )
+        print(
+            f"fibonacci_steps_workflow({PROGRESS_N}): {PROGRESS_N - 1} steps; with progress it "
+            f"writes the positions {expected_positions(PROGRESS_N)} and closes the stream"
+        )
         lab.start_servers(["a", "b"])
-        steps_seconds(lab, 2, 5, 0.0, True)  # warm: first dequeue after launch
-        for name, (count, n, step_seconds) in settings.items():
-            times: dict[bool, list[float]] = {False: [], True: []}
+        steps_run(lab, 2, 5, 0.0, True)  # warm: first dequeue after launch
+        for step_seconds in step_seconds_list:
+            count = PROGRESS_WORKFLOWS[step_seconds > 0]
+            runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
             for trial in range(trials):
                 for progress in (False, True) if trial % 2 == 0 else (True, False):
-                    times[progress].append(steps_seconds(lab, count, n, step_seconds, progress))
-            without, with_ = statistics.median(times[False]), statistics.median(times[True])
-            print(
-                f"{name}: {count} × fibonacci_steps_workflow({n}), {n - 1} steps each: "
-                f"without {without:.2f} s, with progress {with_:.2f} s, "
-                f"ratio {with_ / without:.3f}× (trials: without "
-                f"{', '.join(f'{t:.2f}' for t in times[False])}; with "
-                f"{', '.join(f'{t:.2f}' for t in times[True])})"
-            )
+                    runs[progress].append(steps_run(lab, count, PROGRESS_N, step_seconds, progress))
+            print(f"{step_seconds:g} s steps, {count} workflows per run (load {load()}):")
+            for column, what in enumerate(("wall time", "servers' CPU")):
+                without = [run[column] for run in runs[False]]
+                with_ = [run[column] for run in runs[True]]
+                print(compare(what, without, with_))
+
+
+def load() -> str:
+    """The machine's 1-minute load average (the machine may be shared)."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 BENCHMARKS = {"queries": bench_queries, "progress": bench_progress}
@@ -201,9 +251,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated names")
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument(
+        "--step-seconds",
+        default=",".join(f"{s:g}" for s in PROGRESS_STEP_SECONDS),
+        help="progress only: the step lengths to compare, comma-separated (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
+    step_seconds_list = [float(s) for s in args.step_seconds.split(",")]
     for name in args.only.split(","):
-        BENCHMARKS[name](args.trials)
+        if name == "progress":
+            bench_progress(args.trials, step_seconds_list)
+        else:
+            BENCHMARKS[name](args.trials)
     return 0
 
 

@@ -13,14 +13,16 @@ Two workflows:
 * ``fibonacci_steps_workflow(n, …)`` – one step per Fibonacci index, so a crash in
   the middle leaves checkpoints behind. It can crash its own process on purpose at a
   chosen step, once (or every time), by a deterministic trigger. With
-  ``progress=True`` it writes each finished index to the DBOS stream
-  :data:`fiblab.config.PROGRESS_STREAM` (what it guarantees: :mod:`fiblab.progress`).
+  ``progress=True`` it writes the finished indexes :func:`progress_positions` names to
+  the DBOS stream :data:`fiblab.config.PROGRESS_STREAM` (what that guarantees:
+  :mod:`fiblab.progress`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -111,6 +113,35 @@ def fibonacci_index_step(
     return previous + current
 
 
+#: A progress workflow writes one position per this many steps at least: a write costs
+#: about what a step's own bookkeeping costs (one write transaction), so this bounds what
+#: progress adds to a step workflow to about 1/8 of that bookkeeping (benchmarks/README.md,
+#: section 15).
+PROGRESS_MIN_STRIDE = 8
+#: ... and at most this many positions, the last one included, however long the workflow.
+PROGRESS_MAX_POSITIONS = 12
+
+
+def progress_stride(n: int) -> int:
+    """Steps between two positions of ``fibonacci_steps_workflow(n, progress=True)``."""
+    return max(PROGRESS_MIN_STRIDE, math.ceil((n - 1) / PROGRESS_MAX_POSITIONS))
+
+
+def progress_positions(n: int) -> list[int]:
+    """The indexes ``fibonacci_steps_workflow(n, progress=True)`` writes, in order: the
+    index after every :func:`progress_stride` steps, and always the last index ``n``.
+
+    For n = 25 (24 steps, stride 8): ``[9, 17, 25]``; for n = 200: every 17th step, 12
+    positions. A pure function of ``n``, a workflow input, so a recovered run decides the
+    same writes in the same order (see the workflow's docstring for why that matters).
+    """
+    stride = progress_stride(n)
+    positions = [i for i in range(2, n + 1) if (i - 1) % stride == 0]
+    if n >= 2 and positions[-1:] != [n]:
+        positions.append(n)
+    return positions
+
+
 @DBOS.workflow()
 def fibonacci_steps_workflow(
     n: int,
@@ -123,24 +154,35 @@ def fibonacci_steps_workflow(
     """fib(n) as one step per index 2..n; returns ``(n, fib(n))``.
 
     The workflow keeps the running pair in local variables rebuilt from step return
-    values, so a recovered run picks up exactly where the checkpoints end. With
-    ``progress`` the workflow itself (not the step) writes each index to the stream
-    ``PROGRESS_STREAM`` once its step is done, and closes the stream at the end. DBOS
-    records each write as an operation of the workflow (``DBOS.writeStream``, then
-    ``DBOS.closeStream``), between the steps: step ids are then 1, 3, 5, … instead of
-    1, 2, 3, …, which is why progress is off unless asked for.
+    values, so a recovered run picks up exactly where the checkpoints end.
+
+    With ``progress`` the workflow itself (not the step) writes to the stream
+    ``PROGRESS_STREAM`` the indexes :func:`progress_positions` names, each once its step
+    is done, and closes the stream at the end. DBOS records each write as an operation of
+    the workflow (``DBOS.writeStream``, then ``DBOS.closeStream``) at the next step id,
+    between the steps, which is why progress is off unless asked for.
+
+    Which writes happen depends on ``n`` alone, never on the clock. A recovered run
+    replays the workflow from the start, and DBOS checks each operation against the one
+    recorded at its step id, name included (``_check_operation_execution_txn`` in
+    ``dbos/_sys_db.py``). A throttle on time ("at most one write per 0.1 s") would decide
+    differently in the replay, where checkpointed steps return at once: a write would land
+    on a step id where a step was recorded, or a step where a write was, and DBOS would
+    raise ``DBOSUnexpectedStepError``; and past the last checkpoint it would write other
+    positions than the first run, so no list could say beforehand what the stream holds.
     """
     validate_n(n, MAX_ITERATIVE_N)
     if crash_mode not in CRASH_MODES:
         raise ValueError(f"crash_mode must be one of {CRASH_MODES}, got {crash_mode!r}")
     workflow_log.info("workflow %s started: fibonacci_steps_workflow(%d)", DBOS.workflow_id, n)
+    positions = set(progress_positions(n)) if progress else set()
     previous, current = 0, 1
     for i in range(2, n + 1):
         nxt = fibonacci_index_step(
             i, previous, current, crash_at, crash_mode, crash_every_time, step_seconds
         )
         previous, current = current, nxt
-        if progress:
+        if i in positions:
             DBOS.write_stream(config.PROGRESS_STREAM, i)
     if progress:
         DBOS.close_stream(config.PROGRESS_STREAM)

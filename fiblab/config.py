@@ -47,7 +47,8 @@ NOTIFICATION_COALESCE_SEC = 0.1
 DATABASE_WAIT_SEC = 30.0
 
 #: The DBOS stream key ``fibonacci_steps_workflow(…, progress=True)`` writes its progress to:
-#: the Fibonacci index of every step done, in order, then the stream is closed.
+#: the Fibonacci index reached after every few steps and the last one, in order
+#: (``fiblab.app.progress_positions``), then the stream is closed.
 PROGRESS_STREAM = "progress"
 
 #: Logger of the workflows' "started"/"finished" lines; a server prints it, a kernel not.

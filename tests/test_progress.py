@@ -1,7 +1,8 @@
 """A step workflow's progress stream, live and after a real crash (fiblab.progress).
 
-The server is SIGKILLed mid-workflow and restarted with the same executor id: the
-reader saw no new value while it was down, and the stream holds every position exactly
+The server is SIGKILLed mid-workflow (by the step at a chosen index: deterministic) and
+restarted with the same executor id: the reader saw no new value while it was down, and
+the stream holds every position the workflow writes (``expected_positions``) exactly
 once and in order, because DBOS records a write from the workflow like a step.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections import Counter
 
 import pytest
 
@@ -26,8 +28,9 @@ from fiblab.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
-N = 20
+N = 25
 STEPS = N - 1
+CRASH_AT = 13  # between the first position (9) and the second (17)
 
 
 def writes_recorded(lab, workflow_id: str) -> int:
@@ -37,17 +40,22 @@ def writes_recorded(lab, workflow_id: str) -> int:
 
 
 def test_the_stream_survives_a_sigkill_exactly_once_in_order_and_the_bar_stalls(lab) -> None:
-    server = lab.start_server("s1")
-    handle = lab.enqueue_steps(N, wait_steps=6, step_seconds=0.05, progress=True)
-    watch = watch_progress(lab.client, handle.workflow_id, STEPS, show=False)
-    wait_for(lambda: len(watch.positions) >= 3, 30, "the bar to move")
+    positions = expected_positions(N)
+    before_crash = [i for i in positions if i < CRASH_AT]
+    assert 1 <= len(before_crash) < len(positions)  # the crash falls between two writes
 
-    assert server.kill() == -signal.SIGKILL
+    server = lab.start_server("s1")
+    handle = lab.enqueue_steps(N, step_seconds=0.05, progress=True, crash_at=CRASH_AT)
+    watch = watch_progress(lab.client, handle.workflow_id, STEPS, show=False)
+    wait_for(lambda: not server.alive, 30, f"step {CRASH_AT} to SIGKILL its server")
     killed_at = time.monotonic()
+    assert server.returncode == -signal.SIGKILL
+
     written = writes_recorded(lab, handle.workflow_id)  # nothing can write any more
-    assert 3 <= written < STEPS
+    assert written == len(before_crash)
     # The reader catches up with what was written before the kill, then stands still.
     wait_for(lambda: len(watch.positions) == written, 30, "the reader to catch up")
+    assert watch.positions == before_crash and watch.steps_done == before_crash[-1] - 1
     assert handle.get_status().status == "PENDING"
     assert not watch.finished.is_set()
 
@@ -62,27 +70,37 @@ def test_the_stream_survives_a_sigkill_exactly_once_in_order_and_the_bar_stalls(
     assert watch.arrivals[written] >= restarted_at  # the first new value: after the restart
     pause, _before = watch.longest_pause()
     assert pause >= watch.arrivals[written] - watch.arrivals[written - 1] > 0
-    assert watch.positions == expected_positions(N)
-    assert stream_positions(lab.client, handle.workflow_id) == expected_positions(N)
+    assert watch.positions == positions and watch.steps_done == STEPS
+    assert stream_positions(lab.client, handle.workflow_id) == positions
     # replayed writes were not written again: one operation per position, one close
     names = [s["function_name"] for s in lab.client.list_workflow_steps(handle.workflow_id)]
-    assert names.count("DBOS.writeStream") == STEPS and names.count("DBOS.closeStream") == 1
-    assert lab.executions(handle.workflow_id)  # the steps really ran (side channel)
+    assert names.count("DBOS.writeStream") == len(positions)
+    assert names.count("DBOS.closeStream") == 1
+    runs = Counter(e["step"] for e in lab.executions(handle.workflow_id))  # the side channel
+    assert runs[CRASH_AT] == 2 and set(runs) == set(range(2, N + 1))  # the step in flight re-ran
 
 
-def test_stream_writes_are_not_counted_as_steps(lab) -> None:
+def test_stream_writes_are_recorded_between_the_steps(lab) -> None:
     lab.start_server("s1")
-    plain = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 6)
+    plain = lab.client.enqueue(fc.enqueue_options("fibonacci_steps_workflow"), 12)
     with_progress = lab.client.enqueue(
-        fc.enqueue_options("fibonacci_steps_workflow"), 6, progress=True
+        fc.enqueue_options("fibonacci_steps_workflow"), 12, progress=True
     )
-    assert fc.wait_result(plain) == fc.wait_result(with_progress) == (6, 8)
+    assert fc.wait_result(plain) == fc.wait_result(with_progress) == (12, 144)
+    assert expected_positions(12) == [9, 12]
 
     rows = fc.step_rows(lab.client, [with_progress.workflow_id])
-    assert [r["output"] for r in rows] == [1, 2, 3, 5, 8]
-    assert [r["step_id"] for r in rows] == [1, 3, 5, 7, 9]  # DBOS's ids: writes between
+    assert [r["output"] for r in rows] == [fib_iterative(i) for i in range(2, 13)]
+    # DBOS's ids: index 9's step is 8, its write 9; index 12's step 12, its write 13
+    assert [r["step_id"] for r in rows] == [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12]
+    operations = lab.client.list_workflow_steps(with_progress.workflow_id)
+    assert [(s["function_id"], s["function_name"]) for s in operations[-3:]] == [
+        (12, "fibonacci_index_step"),
+        (13, "DBOS.writeStream"),
+        (14, "DBOS.closeStream"),
+    ]
     spans = workflow_spans(fc.step_rows(lab.client, [plain.workflow_id, with_progress.workflow_id]))
-    assert [span["steps"] for span in spans] == [5, 5]
+    assert [span["steps"] for span in spans] == [11, 11]
     assert stream_positions(lab.client, plain.workflow_id) == []  # progress is opt-in
 
 
