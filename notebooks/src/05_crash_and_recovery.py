@@ -142,14 +142,19 @@ show_source(crash_process)
 
 # %% [markdown]
 # Above, you stared at `[*]` through the crash. This time the workflow also reports its
-# progress: with `progress=True` it writes each finished index to a DBOS **stream**
-# (`DBOS.write_stream`) from the workflow body, right after the step, and closes the
-# stream at the end:
+# progress: with `progress=True` it writes the index it has reached to a DBOS **stream**
+# (`DBOS.write_stream`) from the workflow body, after every 8 steps and always after the
+# last, and closes the stream at the end. Only every 8th, because each write is one more
+# database transaction, about what a step's own checkpoint costs (`benchmarks/README.md`,
+# section 15, measures it); and which ones depends on `n` alone, never on the clock,
+# because a recovered run must make the same writes in the same order as the first:
 
 # %%
+from fiblab.app import progress_positions
 from fiblab.display import show_excerpt
 
-show_excerpt(fibonacci_steps_workflow, "for i in range", "DBOS.close_stream")
+print(f"fib({N}) writes the positions {progress_positions(N)}")
+show_excerpt(fibonacci_steps_workflow, "positions = set", "DBOS.close_stream")
 
 # %% [markdown]
 # What DBOS guarantees for such a write, read in `dbos/_sys_db.py`:
@@ -165,8 +170,9 @@ show_excerpt(fibonacci_steps_workflow, "for i in range", "DBOS.close_stream")
 #
 # The bar below reads the stream on a background thread (`fiblab.progress.watch_progress`,
 # DBOS's `read_stream`), so it moves while the cell waits for the crash and restarts the
-# server. Watch it stop at the segfault and go on from where it stood, and which step
-# runs twice.
+# server. The segfault at index 12 comes after the first position (9) and before the
+# second (17): watch the bar stop at 8 steps and go on from there after the restart, and
+# which step runs twice.
 
 # %%
 from fiblab.progress import expected_positions, stream_positions, watch_progress
@@ -192,10 +198,12 @@ segv_runs = runs_per_step(segv.workflow_id)
 segv_first = next(e for e in lab.executions(segv.workflow_id) if e["pid"] == server.pid)
 bar_stream = stream_positions(client, segv.workflow_id)
 bar_pause = bar.arrivals[bar_written] - bar.arrivals[bar_written - 1]
-print(f"The bar stood at {bar_written}/{N - 1} (index {bar.positions[bar_written - 1]}) "
+bar_stood = bar.positions[bar_written - 1]
+print(f"The bar stood at {bar_stood - 1}/{N - 1} steps (index {bar_stood}) "
       f"for {bar_pause:.2f} s: the segfault, then server-1's restart "
       f"({bar.arrivals[bar_written] - bar_restarted_at:.2f} s from the restart command "
-      f"to the next position); then it went on to {len(bar.positions)}/{N - 1}.")
+      f"to the next position); then it went on to {bar.steps_done}/{N - 1}. "
+      f"Positions read: {bar.positions}.")
 print("result:", segv_result, "| steps that ran twice:",
       sorted(s for s, c in segv_runs.items() if c > 1))
 
@@ -214,22 +222,24 @@ assert segv_runs[12] == 2 and all(segv_runs[i] == 1 for i in range(2, N + 1) if 
 assert segv_result == (N, fib_iterative(N))
 
 # %% [markdown]
-# **Check:** the bar stood at index 11 when the process died, and no position after
-# that arrived before the restart command; and, read again from the database once the
-# workflow ended, the stream holds every index 2..25 exactly once and in order — the
-# writes replayed by the recovered workflow found their records and wrote nothing. Each
-# write is one `DBOS.writeStream` operation.
+# **Check:** when the process died the bar held exactly the positions written before
+# index 12 (just 9), and no position after that arrived before the restart command; and,
+# read again from the database once the workflow ended, the stream holds every position
+# the workflow writes (`expected_positions(25)`: 9, 17, 25) exactly once and in order —
+# the write of 9, replayed by the recovered workflow, found its record and wrote nothing.
+# Each write is one `DBOS.writeStream` operation.
 
 # %%
 print(f"The stream holds {len(bar_stream)} positions, {bar_stream[0]}..{bar_stream[-1]}; "
       f"{len(set(bar_stream))} different ones.")
-assert bar.positions[:bar_written] == list(range(2, 12))
+assert bar.positions[:bar_written] == [i for i in expected_positions(N) if i < 12]
 assert bar.arrivals[bar_written] >= bar_restarted_at
 assert bar.positions == expected_positions(N)
 assert bar_stream == expected_positions(N)
 bar_operations = Counter(s["function_name"]
                          for s in await client.list_workflow_steps_async(segv.workflow_id))
-assert bar_operations["DBOS.writeStream"] == N - 1 and bar_operations["DBOS.closeStream"] == 1
+assert bar_operations["DBOS.writeStream"] == len(expected_positions(N))
+assert bar_operations["DBOS.closeStream"] == 1
 
 # %% [markdown]
 # Both crashes, drawn from the step rows DBOS recorded (millisecond timestamps), one
