@@ -190,7 +190,6 @@ assert fixed_result == EXPECTED and fixed_handle.get_status().status == "SUCCESS
 fixed_steps = fc.step_rows(lab.client, [fixed_handle.workflow_id])
 assert [s["output"] for s in fixed_steps] == EXPECTED  # step k holds ns[k]
 assert lab.steps_by_process(fixed_handle.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
-assert orders_server.stop() == 0
 
 # %% [markdown]
 # ## Going deeper: a step renamed between a crash and its recovery
@@ -200,8 +199,9 @@ assert orders_server.stop() == 0
 # refuses. The workflow below fetches its ns one after another; a server started with
 # `FIBLAB_RENAMED_STEP` set runs the first fetch under another step name — the code was
 # changed and redeployed while a workflow was in flight (same application version, so
-# the new server recovers it). We crash the server at the third fetch, after step 1 was
-# recorded as `fetch_fib_step`, and restart it, same executor id, with the renamed step.
+# the new server recovers it). Section 1's server, still running, takes the workflow; we
+# crash it at the third fetch, after step 1 was recorded as `fetch_fib_step`, and restart
+# it, same executor id, with the renamed step.
 #
 # Watch for: the status the recovered workflow ends in, and its error.
 
@@ -211,13 +211,12 @@ show_source(completion_order.renamed_step_workflow)
 # %%
 from dbos import error as dbos_error
 
-renamed_server = lab.start_server("renamed-server", module=ORDERS)
 renamed_handle = lab.client.enqueue(
     fc.enqueue_options("renamed_step_workflow"), NS[:4], NS[2]
 )
-renamed_crash_code = renamed_server.wait(30)
+renamed_crash_code = orders_server.wait(30)
 renamed_server = lab.start_server(
-    "renamed-server", module=ORDERS, env={completion_order.RENAMED_STEP_ENV: "1"}
+    "orders-server", module=ORDERS, env={completion_order.RENAMED_STEP_ENV: "1"}
 )
 wait_for(lambda: fc.is_finished(renamed_handle), 30, "the recovered workflow to end")
 renamed_status = renamed_handle.get_status()
