@@ -596,8 +596,9 @@ assert not complete_and_in_order(order_result)  # section 1's design fails this 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %%writefile {MY_MODULE}
-"""My server module for notebook 08's exercise: one child workflow per n."""
+"""My server module for notebook 08's exercise: steps started in the order of ns."""
 
+import asyncio
 import sys
 
 from dbos import DBOS
@@ -614,20 +615,18 @@ async def my_fetch_step(n: int, crash_at: int | None = None) -> tuple[int, int]:
     return n, fib_iterative(n)
 
 
-@DBOS.workflow()
-async def my_fetch_child(position: int, n: int, crash_at: int | None) -> tuple[int, int]:
-    await network_wait(position)  # waiting before the step is fine: the child has one step
-    return await my_fetch_step(n, crash_at)
+@DBOS.step()
+async def my_wait_and_fetch_step(position: int, n: int, crash_at: int | None) -> tuple[int, int]:
+    await network_wait(position)  # the wait happens inside a step that is already numbered
+    return await my_fetch_step(n, crash_at)  # in a step, a step is a plain call (dbos/_core.py)
 
 
 @DBOS.workflow()
 async def my_fetch_workflow(ns: list[int], crash_at: int | None = None) -> list[tuple[int, int]]:
-    # Children are started from workflow code, in the order of ns: start k is step k of
-    # this workflow, whatever the network does. Their results are read in the same order.
-    handles = [
-        await DBOS.start_workflow_async(my_fetch_child, j, n, crash_at) for j, n in enumerate(ns)
-    ]
-    return [await handle.get_result(polling_interval_sec=0.05) for handle in handles]
+    # gather starts the steps in the order of ns, before any of them waits: step k is
+    # always the fetch of ns[k], whatever the network does.
+    calls = [my_wait_and_fetch_step(j, n, crash_at) for j, n in enumerate(ns)]
+    return list(await asyncio.gather(*calls))
 
 
 if __name__ == "__main__":
@@ -666,7 +665,7 @@ print("Right: all six results, once each, in input order, through a crash and a 
 #
 # * A step renamed between a crash and its recovery is refused: the recovered workflow
 #   ends `ERROR` with `DBOSUnexpectedStepError` naming the recorded and the expected step.
-# * Or give each item a child workflow, as in the exercise; `DBOS.asyncio_wait` records
+# * Or give each item a child workflow (section 2's fix); `DBOS.asyncio_wait` records
 #   which tasks finished, when you need "first finished".
 # * A workflow cannot be started inside a step: on dbos 3.4 that is a bare
 #   `AssertionError`. Start child workflows from workflow code; the start is a step of
