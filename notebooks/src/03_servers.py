@@ -124,7 +124,7 @@ assert status.app_version == config.APP_VERSION
 # ## Three ways to stop a server
 #
 # We start three servers and give each a longer job — `fibonacci_steps_workflow(20,
-# step_seconds=0.03)`, 19 steps of 0.03 s (with `worker_concurrency=1`, each server takes
+# step_seconds=0.02)`, 19 steps of 0.02 s (with `worker_concurrency=1`, each server takes
 # exactly one) — and stop each in the middle of its workflow, the moment three of its
 # steps have run, each in its own way:
 #
@@ -143,7 +143,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 HOW = {"server-2": signal.SIGINT, "server-3": signal.SIGTERM, "server-1": signal.SIGKILL}
 trio = {server.name: server for server in lab.start_servers(list(HOW))}  # replaces server-1
-handles = [lab.enqueue_steps(20, step_seconds=0.03) for _ in trio]  # one for each server
+handles = [lab.enqueue_steps(20, step_seconds=0.02) for _ in trio]  # one for each server
 signalled_at = {}  # workflow id -> when its server got the signal
 
 
