@@ -123,10 +123,10 @@ assert status.app_version == config.APP_VERSION
 # %% [markdown]
 # ## Three ways to stop a server
 #
-# We start three servers and give each a longer job — `fibonacci_steps_workflow(20,
-# step_seconds=0.02)`, 19 steps of 0.02 s (with `worker_concurrency=1`, each server takes
-# exactly one) — and stop each in the middle of its workflow, the moment three of its
-# steps have run, each in its own way:
+# We start two more servers, `server-2` and `server-3` (`server-1` is still up), give each
+# of the three a longer job — `fibonacci_steps_workflow(20, step_seconds=0.02)`, 19 steps
+# of 0.02 s (with `worker_concurrency=1`, each server takes exactly one) — and stop each in
+# the middle of its workflow, the moment three of its steps have run, each in its own way:
 #
 # * **SIGINT** (Ctrl-C in a terminal) and **SIGTERM** (what `kill` and most process
 #   managers send) are *graceful*: the server stops taking new work, lets the running
@@ -142,7 +142,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 HOW = {"server-2": signal.SIGINT, "server-3": signal.SIGTERM, "server-1": signal.SIGKILL}
-trio = {server.name: server for server in lab.start_servers(list(HOW))}  # replaces server-1
+trio = {server.name: server for server in lab.start_servers(["server-2", "server-3"])}
+trio["server-1"] = server if server.alive else lab.start_server("server-1")  # the one from above
 handles = [lab.enqueue_steps(20, step_seconds=0.02) for _ in trio]  # one for each server
 signalled_at = {}  # workflow id -> when its server got the signal
 
