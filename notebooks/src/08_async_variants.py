@@ -211,10 +211,12 @@ show_source(completion_order.renamed_step_workflow)
 # %%
 from dbos import error as dbos_error
 
+# section 1's server, or a new one if it is gone (this section run again after the end)
+first_server = orders_server if orders_server.alive else lab.start_server("orders-server", module=ORDERS)
 renamed_handle = lab.client.enqueue(
     fc.enqueue_options("renamed_step_workflow"), NS[:4], NS[2]
 )
-renamed_crash_code = orders_server.wait(30)
+renamed_crash_code = first_server.wait(30)
 renamed_server = lab.start_server(
     "orders-server", module=ORDERS, env={completion_order.RENAMED_STEP_ENV: "1"}
 )
