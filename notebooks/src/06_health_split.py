@@ -174,8 +174,8 @@ assert probe(health.port, method="POST").status == 405
 # %% [markdown]
 # ## Going deeper: probe latency while the worker computes
 #
-# Now the worker computes `fib(N)` recursively, with `N` chosen so that it takes about a
-# second of pure Python CPU work on this machine (printed below), in one step.
+# Now the worker computes `fib(N)` recursively, with `N` chosen so that it takes about
+# half a second of pure Python CPU work on this machine (printed below), in one step.
 # Meanwhile this notebook probes **both** endpoints every 20 ms and records how long
 # each answer takes.
 #
@@ -207,7 +207,7 @@ def probe_both(stop, ticks=None):
     return rows
 
 
-idle = probe_both(threading.Event(), ticks=25)  # the worker has nothing to do
+idle = probe_both(threading.Event(), ticks=15)  # the worker has nothing to do
 
 
 async def probe_while_computing(n):
@@ -223,7 +223,7 @@ async def probe_while_computing(n):
     return result, rows, step
 
 
-N = n_for_seconds(1.0)  # about a second of CPU on this machine
+N = n_for_seconds(0.5)  # about half a second of CPU on this machine
 result, busy, step = await probe_while_computing(N)
 print(f"fib({N}) = {result[1]}, computed in {result[2]:.2f} s; {len(busy) // 2} probe pairs")
 
