@@ -306,7 +306,7 @@ if usable_cores() >= 2:  # with one core the separate process waits for the CPU 
 # ## Kill the worker
 #
 # Next, a real `SIGKILL` in the middle of a workflow. The worker runs
-# `fibonacci_steps_workflow(24, step_seconds=0.04)` — 23 steps, each recorded in DBOS —
+# `fibonacci_steps_workflow(24, step_seconds=0.02)` — 23 steps, each recorded in DBOS —
 # and we kill it after eight steps. Watch for three things:
 #
 # 1. the health process keeps answering, and says the worker is dead;
@@ -325,10 +325,11 @@ def watch_health(stop, answers):
         answers.append(health.probe())
 
 
-handle = await lab.enqueue_steps_async(24, wait_steps=8, step_seconds=0.04)
+handle = await lab.enqueue_steps_async(24, step_seconds=0.02)
 answers, stop_watching = [], threading.Event()
 with ThreadPoolExecutor(1) as pool:
     watcher = pool.submit(watch_health, stop_watching, answers)
+    await lab.wait_steps_async(handle.workflow_id, 8)  # probed all the while
     wait_for(lambda: len(answers) >= 5, 10, "a few probes of the live worker")
     old_pid = worker.pid
     killed_at = time.time()
