@@ -136,9 +136,9 @@ from fiblab.supervisor import Supervisor, SupervisorGaveUp
 from fiblab.worker_watch import WorkerWatch
 
 worker = lab.server("worker", extra_args=["--health-port", "0"])
+health = lab.adopt(HealthProcess.watching(worker)).start()  # starts while the worker does
 supervisor = Supervisor(worker, restart_delay=0.3).start()
-health = lab.adopt(HealthProcess.watching(worker))
-health.start().wait_ready()
+health.wait_ready()
 in_worker_port = worker_health_port(worker)
 print(f"worker pid {worker.pid}, its own endpoint on port {in_worker_port}")
 print(f"health pid {health.pid}, endpoint {health.url}")
