@@ -23,7 +23,8 @@
 # handler answered every `GET /health` with 200 and `"status": "healthy"`, without
 # looking at the worker. `fiblab.variants.blind_health` has the same shape (with a free
 # port instead of the fixed 8080). We start it, probe it, SIGKILL its worker, and probe
-# again:
+# again. (The copy of its successor's shape, for the next demonstration, starts at the
+# same time: a worker takes a moment to start.)
 
 # %%
 import signal
@@ -37,6 +38,9 @@ from fiblab.waiting import wait_for
 
 lab = Lab.fresh("06_health_split")
 blind = lab.adopt(BlindHealthProcess("blind-health", lab.database_url, lab.scratch))
+loop = lab.adopt(BlindHealthProcess("parent-loop", lab.database_url, lab.scratch,
+                                    "--parent-loop"))
+loop.start()  # for the next demonstration: it starts while this one runs
 blind.start().wait_ready()  # the worker's ready line, in the parent's log
 blind_port, worker_pid = blind.port_and_worker()
 blind_worker = psutil.Process(worker_pid)
@@ -70,9 +74,7 @@ assert not blind_worker.is_running()  # reaped at last
 # so is the service — the health endpoint dies with the worker.
 
 # %%
-loop = lab.adopt(BlindHealthProcess("parent-loop", lab.database_url, lab.scratch,
-                                    "--parent-loop"))
-loop.start().wait_ready()
+loop.wait_ready()  # started with the first demonstration
 loop_port, worker_pid = loop.port_and_worker()
 loop_worker = psutil.Process(worker_pid)
 assert loop_worker.ppid() == loop.pid
