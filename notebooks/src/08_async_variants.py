@@ -70,7 +70,7 @@ show_source(completion_order.fetch_fib_step, completion_order.fetch_after_wait,
 
 # %%
 NS = [20, 21, 22, 23, 24, 25]
-# 50 ms apart: far more than a step takes to start and be recorded (a few ms here)
+# 50 ms apart: each step has started and been recorded long before the next wait ends
 FIRST_RUN = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 AFTER_RESTART = FIRST_RUN[::-1]
 EXPECTED = [(20, 6765), (21, 10946), (22, 17711), (23, 28657), (24, 46368), (25, 75025)]
