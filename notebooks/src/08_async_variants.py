@@ -466,12 +466,12 @@ assert "coroutine 'fib_child_step' was never awaited" in never_awaited
 # `fc.results_as_completed_async` awaits all handles and yields each result as soon as
 # it is there.
 #
-# We enqueue three `fib_child_workflow` jobs whose step waits 0.9 s, 0.3 s and 0.6 s.
+# We enqueue three `fib_child_workflow` jobs whose step waits 0.6 s, 0.2 s and 0.4 s.
 
 # %%
 import time
 
-jobs = [(30, 0.9), (31, 0.3), (32, 0.6)]
+jobs = [(30, 0.6), (31, 0.2), (32, 0.4)]
 started = time.perf_counter()
 async_handles = [
     await lab.client.enqueue_async(fc.enqueue_options("fib_child_workflow"), n, seconds)
