@@ -70,7 +70,8 @@ show_source(completion_order.fetch_fib_step, completion_order.fetch_after_wait,
 
 # %%
 NS = [20, 21, 22, 23, 24, 25]
-FIRST_RUN = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+# 50 ms apart: each step has started and been recorded long before the next wait ends
+FIRST_RUN = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3]
 AFTER_RESTART = FIRST_RUN[::-1]
 EXPECTED = [(20, 6765), (21, 10946), (22, 17711), (23, 28657), (24, 46368), (25, 75025)]
 
@@ -189,7 +190,6 @@ assert fixed_result == EXPECTED and fixed_handle.get_status().status == "SUCCESS
 fixed_steps = fc.step_rows(lab.client, [fixed_handle.workflow_id])
 assert [s["output"] for s in fixed_steps] == EXPECTED  # step k holds ns[k]
 assert lab.steps_by_process(fixed_handle.workflow_id) == [[20, 21, 22, 23], [25, 24, 23]]
-assert orders_server.stop() == 0
 
 # %% [markdown]
 # ## Going deeper: a step renamed between a crash and its recovery
@@ -199,8 +199,9 @@ assert orders_server.stop() == 0
 # refuses. The workflow below fetches its ns one after another; a server started with
 # `FIBLAB_RENAMED_STEP` set runs the first fetch under another step name — the code was
 # changed and redeployed while a workflow was in flight (same application version, so
-# the new server recovers it). We crash the server at the third fetch, after step 1 was
-# recorded as `fetch_fib_step`, and restart it, same executor id, with the renamed step.
+# the new server recovers it). Section 1's server, still running, takes the workflow; we
+# crash it at the third fetch, after step 1 was recorded as `fetch_fib_step`, and restart
+# it, same executor id, with the renamed step.
 #
 # Watch for: the status the recovered workflow ends in, and its error.
 
@@ -210,13 +211,14 @@ show_source(completion_order.renamed_step_workflow)
 # %%
 from dbos import error as dbos_error
 
-renamed_server = lab.start_server("renamed-server", module=ORDERS)
+# section 1's server, or a new one if it is gone (this section run again after the end)
+first_server = orders_server if orders_server.alive else lab.start_server("orders-server", module=ORDERS)
 renamed_handle = lab.client.enqueue(
     fc.enqueue_options("renamed_step_workflow"), NS[:4], NS[2]
 )
-renamed_crash_code = renamed_server.wait(30)
+renamed_crash_code = first_server.wait(30)
 renamed_server = lab.start_server(
-    "renamed-server", module=ORDERS, env={completion_order.RENAMED_STEP_ENV: "1"}
+    "orders-server", module=ORDERS, env={completion_order.RENAMED_STEP_ENV: "1"}
 )
 wait_for(lambda: fc.is_finished(renamed_handle), 30, "the recovered workflow to end")
 renamed_status = renamed_handle.get_status()
@@ -464,12 +466,12 @@ assert "coroutine 'fib_child_step' was never awaited" in never_awaited
 # `fc.results_as_completed_async` awaits all handles and yields each result as soon as
 # it is there.
 #
-# We enqueue three `fib_child_workflow` jobs whose step waits 0.9 s, 0.3 s and 0.6 s.
+# We enqueue three `fib_child_workflow` jobs whose step waits 0.6 s, 0.2 s and 0.4 s.
 
 # %%
 import time
 
-jobs = [(30, 0.9), (31, 0.3), (32, 0.6)]
+jobs = [(30, 0.6), (31, 0.2), (32, 0.4)]
 started = time.perf_counter()
 async_handles = [
     await lab.client.enqueue_async(fc.enqueue_options("fib_child_workflow"), n, seconds)
@@ -596,8 +598,9 @@ assert not complete_and_in_order(order_result)  # section 1's design fails this 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %%writefile {MY_MODULE}
-"""My server module for notebook 08's exercise: one child workflow per n."""
+"""My server module for notebook 08's exercise: steps started in the order of ns."""
 
+import asyncio
 import sys
 
 from dbos import DBOS
@@ -614,20 +617,18 @@ async def my_fetch_step(n: int, crash_at: int | None = None) -> tuple[int, int]:
     return n, fib_iterative(n)
 
 
-@DBOS.workflow()
-async def my_fetch_child(position: int, n: int, crash_at: int | None) -> tuple[int, int]:
-    await network_wait(position)  # waiting before the step is fine: the child has one step
-    return await my_fetch_step(n, crash_at)
+@DBOS.step()
+async def my_wait_and_fetch_step(position: int, n: int, crash_at: int | None) -> tuple[int, int]:
+    await network_wait(position)  # the wait happens inside a step that is already numbered
+    return await my_fetch_step(n, crash_at)  # in a step, a step is a plain call (dbos/_core.py)
 
 
 @DBOS.workflow()
 async def my_fetch_workflow(ns: list[int], crash_at: int | None = None) -> list[tuple[int, int]]:
-    # Children are started from workflow code, in the order of ns: start k is step k of
-    # this workflow, whatever the network does. Their results are read in the same order.
-    handles = [
-        await DBOS.start_workflow_async(my_fetch_child, j, n, crash_at) for j, n in enumerate(ns)
-    ]
-    return [await handle.get_result(polling_interval_sec=0.05) for handle in handles]
+    # gather starts the steps in the order of ns, before any of them waits: step k is
+    # always the fetch of ns[k], whatever the network does.
+    calls = [my_wait_and_fetch_step(j, n, crash_at) for j, n in enumerate(ns)]
+    return list(await asyncio.gather(*calls))
 
 
 if __name__ == "__main__":
@@ -666,7 +667,7 @@ print("Right: all six results, once each, in input order, through a crash and a 
 #
 # * A step renamed between a crash and its recovery is refused: the recovered workflow
 #   ends `ERROR` with `DBOSUnexpectedStepError` naming the recorded and the expected step.
-# * Or give each item a child workflow, as in the exercise; `DBOS.asyncio_wait` records
+# * Or give each item a child workflow (section 2's fix); `DBOS.asyncio_wait` records
 #   which tasks finished, when you need "first finished".
 # * A workflow cannot be started inside a step: on dbos 3.4 that is a bare
 #   `AssertionError`. Start child workflows from workflow code; the start is a step of
