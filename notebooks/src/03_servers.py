@@ -706,8 +706,10 @@ assert [other.wait(15) for other in others] == [0] * len(others)
 if not old_style.alive:  # this section run again after the end
     old_style.start()
 old_style.wait_ready()  # started in the section above
-if "cut_handle" in globals():  # run again: the restart recovers the workflow cut off last
-    fc.wait_result(cut_handle)  # time; let it finish before step 4 is held again
+# Run again, its restart first recovers the workflow this section cut off last time:
+# let that one finish before step 4 is held again.
+wait_for(lambda: not lab.client.list_workflows(status="PENDING", executor_id=old_style.name),
+         30, "a recovered workflow to finish")
 HOLD.touch()
 cut_handle = lab.client.enqueue(MY_TARGET, 8, hold_at=4)
 wait_for(lambda: [step for step, _ in my_runs(cut_handle.workflow_id)][-1:] == [4], 30, "step 4")
