@@ -223,9 +223,13 @@ else:
 # notebook's PostgreSQL (`pg_ctl stop`: sessions ended, new connections refused) while
 # four step workflows run on the two servers (`fibonacci_steps_workflow(20)`, 0.02 s a
 # step), SIGKILL `server-1` while the database is down and start it again at once (as a
-# supervisor would), and start PostgreSQL again 2 seconds after the halt, with the same
-# data (`fiblab.chaos.with_outage`). What a server does meanwhile was read in DBOS's source
-# and seen in its logs (`benchmarks/README.md`, "Chaos with database outages"):
+# supervisor would), and start PostgreSQL again, with the same data
+# (`fiblab.chaos.with_outage`), as soon as both servers have met the outage: `server-2`'s
+# log shows a workflow's first backoff, and the restarted `server-1`'s its first failed
+# attempt to reach the database (the cell waits for both lines, so how long the database
+# stays down depends on how fast this machine gets there, and is printed). What a server
+# does meanwhile was read in DBOS's source and seen in its logs (`benchmarks/README.md`,
+# "Chaos with database outages"):
 #
 # > **A workflow waits at its next checkpoint, forever, with exponential backoff.** The
 # > database calls of a running workflow […] go through `db_retry` (`_sys_db.py`): on a
@@ -252,7 +256,7 @@ else:
 from fiblab.chaos import ChaosReport, audit, with_outage
 from fiblab.waiting import wait_for
 
-OUTAGE_SECONDS, STEPS_N, STEP_SECONDS = 2.0, 20, 0.02
+STEPS_N, STEP_SECONDS = 20, 0.02
 can_halt = pg.cluster is not None
 if can_halt:
     victim, survivor = pg_servers
@@ -263,12 +267,17 @@ if can_halt:
     killed_pid, survivor_pid, moments = victim.pid, survivor.pid, {}
 
     def kill_and_restart():
-        """While the database is down: SIGKILL server-1 and start it again at once."""
+        """While the database is down: SIGKILL server-1 and start it again at once; return
+        once both servers have logged what they do without the database."""
         moments["down"] = time.time()  # pg_ctl has stopped the database by now
+        survivor_logged = len(survivor.logs())  # what it wrote before the outage
         victim.kill()
         victim.start()
+        wait_for(lambda: "Retrying in" in survivor.logs()[survivor_logged:]
+                 and "DBOS migrations failed" in victim.logs(), 30,
+                 f"{survivor.name} to back off and {victim.name} to fail to reach the database")
 
-    outage = with_outage(pg.cluster, OUTAGE_SECONDS, during=kill_and_restart)
+    outage = with_outage(pg.cluster, 0, during=kill_and_restart)  # resumed when that returns
     victim.wait_ready()
     moments["ready"] = time.time()
     verdict = ChaosReport(seed=0, workflows=len(outage_handles))  # lost / wrong / duplicated
@@ -408,7 +417,7 @@ if pg_lab is not None:
 # polling sets how long a small job waits. Here we measure both sides of the trade-off on
 # server processes: four servers, each on a queue of its own polled every 0.02, 0.1, 0.3
 # and 1.0 s (DBOS's default); the CPU each one burns while idle (all four over the same
-# 2.5 seconds), then the round trip of a tiny job through each queue.
+# 1.5 seconds), then the round trip of a tiny job through each queue.
 
 # %%
 import statistics
@@ -423,9 +432,10 @@ intervals = [0.02, 0.1, 0.3, 1.0]
 pollers = {i: lab.server(f"poller-{round(i * 1000)}ms", queue=f"poll-{round(i * 1000)}ms",
                          polling_interval=i) for i in intervals}
 ServerGroup(list(pollers.values())).start()
-# CPU time is counted in clock ticks (10 ms on Linux): 2.5 s span several polls and
-# several ticks even at 1 s polling, where a short sample would show 0 %.
-idle_cpu = dict(zip(intervals, cpu_percents(list(pollers.values()), 2.5)))
+# Read from each process's CPU clock (to the microsecond on Linux, see cpu_seconds in
+# fiblab/spawn.py): 1.5 s span a poll or two even at 1 s polling.
+IDLE_SAMPLE_SECONDS = 1.5
+idle_cpu = dict(zip(intervals, cpu_percents(list(pollers.values()), IDLE_SAMPLE_SECONDS)))
 
 
 def median_round_trip(interval):
@@ -469,8 +479,8 @@ left.set_title("Polling: latency against idle CPU");
 # twice as slow as 0.1 s), and the fastest polling costs more idle CPU than the slowest
 # (more than twice as much). Below 0.1 s the fixed costs of a round trip — database
 # writes and reads on both sides, the client's own polling — are a larger part of it.
-# What polling 5× as often bought in this run, in numbers (the idle figures are counted
-# in clock ticks, so the small ones are rough: one tick is 0.4 % of 2.5 s):
+# What polling 5× as often bought in this run, in numbers (each idle figure is one 1.5 s
+# sample, so the 1.0 s poller's holds a poll or two: rough):
 
 # %%
 print(f"0.02 s instead of 0.1 s: round trip {latency[0.02] * 1000:.0f} ms instead of "
