@@ -130,7 +130,8 @@ rebuild_options = fc.enqueue_options(
 )
 rebuild_handle = lab.client.enqueue(rebuild_options, 10, crash_at=7)
 rebuild_crash_code = memo_server.wait(30)
-memo_server = lab.start_server("memo-server", module=MEMO)
+# Eight workflows at a time: section 2 (going deeper) sends this server eight at once.
+memo_server = lab.start_server("memo-server", module=MEMO, worker_concurrency=8)
 rebuild_result = fc.wait_result(rebuild_handle)
 print("exit code:", rebuild_crash_code, "| result:", rebuild_result,
       "| status:", rebuild_handle.get_status().status)
@@ -159,7 +160,9 @@ assert lab.steps_by_process(rebuild_handle.workflow_id) == [[2, 3, 4, 5, 6, 7], 
 # enqueue methods of classes at all; on dbos 3.4 it can, for some kinds of method, if
 # the names are right.)
 #
-# The memo server from section 1 is still running. Besides its configured instance
+# The memo server from section 1 is still running, and takes up to eight workflows at a
+# time (its last start said so), so the eight requests below run side by side instead
+# of one per poll of the queue. Besides its configured instance
 # `rebuilding-calculator` and a module-level workflow that calls it, its module imports
 # `fiblab.variants.method_kinds`, which adds the kinds of class workflow section 1 did
 # not have: a `@staticmethod`, a `@classmethod`, and a method of an **ordinary** class
