@@ -58,11 +58,15 @@ class Haltable(Protocol):
 
 @dataclass(frozen=True)
 class Outage:
-    """When a database was halted (``start``) and accepting connections again (``end``),
-    in epoch seconds, as step rows' times are (for a timeline mark)."""
+    """When a database was halted (``start``: the halt was asked for) and accepting
+    connections again (``end``: the resume had returned), in epoch seconds, as step rows'
+    times are (for a timeline mark); ``resumed_at``, when the resume was asked for: from the
+    halt's return until then the database was certainly down (it may answer a little before
+    ``end``, while the resume still waits to see it ready)."""
 
     start: float
     end: float
+    resumed_at: float
 
     @property
     def seconds(self) -> float:
@@ -86,8 +90,9 @@ def with_outage(
             during()
         time.sleep(max(0.0, start + seconds - time.time()))  # the outage's length, on purpose
     finally:
+        resumed_at = time.time()
         database.resume()
-    return Outage(start, time.time())
+    return Outage(start, time.time(), resumed_at)
 
 
 @dataclass(frozen=True)

@@ -203,4 +203,5 @@ def test_an_outage_is_marked_on_a_timeline_by_its_start_and_end(monkeypatch) -> 
     monkeypatch.setattr(chaos.time, "sleep", lambda seconds: now.__setitem__(0, now[0] + seconds))
     outage = with_outage(Database([]), 4.0, during=lambda: now.__setitem__(0, now[0] + 1.5))
     assert outage.seconds == 4.0  # the callback's time counts in the outage
+    assert outage.resumed_at == 104.0  # asked for once the outage's length had passed
     assert outage.markers() == [(100.0, "database halted"), (104.0, "database back")]

@@ -300,7 +300,9 @@ else:
 # recorded ran again (`fiblab.chaos.audit` compares the step rows' completion times with
 # fiblab's step log, which every step writes when it starts; a step that was running when
 # its process was killed may run again: steps are at least once); while the database was
-# down, at most one step of each workflow started (a step starts only after DBOS has read
+# surely down (from `pg_ctl stop`'s return until `pg_ctl start` was run: it answers a
+# moment before `pg_ctl start` returns), at most one step of each workflow started (a
+# step starts only after DBOS has read
 # the database for it, so only a read that came just before the halt lets one begin, and
 # the next needs this one's result recorded: the database must be back); the killed
 # server held workflows when it died; and the server that lived through the outage is
@@ -321,7 +323,9 @@ def first_step_after(runs, pid, moment):
 if can_halt:
     runs = pg_lab.executions()
     held = sorted({run["workflow_id"] for run in runs if run["pid"] == killed_pid})
-    while_down = [run for run in runs if moments["down"] <= run["at"] <= outage.end]
+    # From pg_ctl stop's return to the moment pg_ctl start was run, the database was
+    # certainly down (it answers a little before pg_ctl start returns: outage.end).
+    while_down = [run for run in runs if moments["down"] <= run["at"] <= outage.resumed_at]
     rows = fc.step_rows(pg_lab.client, outage_ids)
     succeeded = len(outage_handles) - len(verdict.lost) - len(verdict.wrong)
     print(f"{succeeded} of {len(outage_handles)} workflows ended SUCCESS with the right result "
