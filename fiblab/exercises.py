@@ -2,8 +2,11 @@
 
 A notebook exercise is three cells: the task (prose), the solution (a code cell tagged
 ``solution``, hidden in JupyterLab and emptied to a placeholder in the student edition),
-and a check cell tagged ``exercise-check`` that calls the functions here. A learner who
-skips the exercise meets one :class:`ExerciseIncomplete` naming what to write; later cells
+and a check cell tagged ``exercise-check``: it calls :func:`require` for what the exercise
+defines, then tests the learner's result in plain Python and raises
+:class:`ExerciseIncomplete` with what is wrong and what to write (written out in the cell,
+so a learner reads exactly what is checked). A learner who skips the exercise meets one
+:class:`ExerciseIncomplete` naming what to write; later cells
 that need the exercise's result take it from :func:`mine_or_reference`, so nothing after
 the check fails because of the skip.
 """
@@ -27,12 +30,6 @@ class ExerciseIncomplete(Exception):
         # IPython shows this instead of a traceback: the learner needs the message, not
         # fiblab's frames.
         return [f"ExerciseIncomplete: {self}"]
-
-
-def expect(condition: object, message: str) -> None:
-    """Fail the check with ``message`` unless ``condition`` holds (an assert for learners)."""
-    if not condition:
-        raise ExerciseIncomplete(message)
 
 
 def require(namespace: Mapping[str, Any], *names: str, task: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fiblab.exercises import ExerciseIncomplete, expect, mine_or_reference, require
+from fiblab.exercises import ExerciseIncomplete, mine_or_reference, require
 
 pytestmark = pytest.mark.unit
 
@@ -13,12 +13,6 @@ def test_require_names_what_is_missing_and_what_to_write() -> None:
     with pytest.raises(ExerciseIncomplete, match=r"^b not defined yet: define b\(n\) in the"):
         require({"a": 1}, "a", "b", task="define b(n)")
     require({"a": 1, "b": 2}, "a", "b", task="unused")
-
-
-def test_expect_fails_with_the_message_only_when_the_condition_is_false() -> None:
-    expect(1 + 1 == 2, "never shown")
-    with pytest.raises(ExerciseIncomplete, match="^wrong answer$"):
-        expect(False, "wrong answer")
 
 
 def test_a_skipped_exercise_falls_back_to_the_reference_and_says_so(capsys) -> None:

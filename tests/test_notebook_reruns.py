@@ -204,9 +204,10 @@ def test_the_postgres_pass_has_a_password_to_look_for() -> None:
 TASK = "**Exercise:** define `answer`, the number the check looks for."
 SOLUTION = "answer = 6 * 7"
 CHECK = """\
-from fiblab.exercises import expect, require
+from fiblab.exercises import ExerciseIncomplete, require
 require(globals(), "answer", task="define answer")
-expect(answer == 42, "answer should be 42")"""
+if answer != 42:
+    raise ExerciseIncomplete("answer should be 42")"""
 LATER = """\
 from fiblab.exercises import mine_or_reference
 print(mine_or_reference(globals(), "answer", 42, "answer") + 1)"""

@@ -152,23 +152,28 @@ with SetWorkflowID(my_id):
 # whose outputs are `6765` and `"fib(20) = 6765"`.
 
 # %% tags=["exercise-check"]
-from fiblab.exercises import expect, require
+from fiblab.exercises import ExerciseIncomplete, require
 
 require(globals(), "two_step_workflow", "my_id",
         task="define two_step_workflow(n) and its two steps, and store the ID you ran it under in my_id")
 my_status = await DBOS.get_workflow_status_async(my_id)
-expect(my_status is not None, f"DBOS has no workflow {my_id!r}: run two_step_workflow(20) under it")
+if my_status is None:
+    raise ExerciseIncomplete(f"DBOS has no workflow {my_id!r}: run two_step_workflow(20) under it")
 my_steps = await DBOS.list_workflow_steps_async(my_id)
 my_record = [(s["function_name"].split(".")[-1], s["output"]) for s in my_steps]
 print(my_status.name, my_status.status, "| steps:", my_record)
 retry = " (fixed your code? An ID names one execution: run it again under a new my_id)"
-expect(my_status.name.endswith("two_step_workflow"), f"{my_id!r} ran {my_status.name}" + retry)
-expect([name for name, _ in my_record] == ["fib_step", "format_step"],
-       f"expected two steps, fib_step then format_step; DBOS recorded {my_record}" + retry)
-expect([output for _, output in my_record] == [6765, "fib(20) = 6765"],
-       f"expected the outputs 6765 and 'fib(20) = 6765'; DBOS recorded {my_record}" + retry)
-expect(my_status.status == "SUCCESS" and my_status.output == "fib(20) = 6765",
-       f"the workflow ended {my_status.status} with {my_status.output!r}" + retry)
+if not my_status.name.endswith("two_step_workflow"):
+    raise ExerciseIncomplete(f"{my_id!r} ran {my_status.name}" + retry)
+if [name for name, _ in my_record] != ["fib_step", "format_step"]:
+    raise ExerciseIncomplete("expected two steps, fib_step then format_step; "
+                             f"DBOS recorded {my_record}" + retry)
+if [output for _, output in my_record] != [6765, "fib(20) = 6765"]:
+    raise ExerciseIncomplete("expected the outputs 6765 and 'fib(20) = 6765'; "
+                             f"DBOS recorded {my_record}" + retry)
+if not (my_status.status == "SUCCESS" and my_status.output == "fib(20) = 6765"):
+    raise ExerciseIncomplete(f"the workflow ended {my_status.status} with "
+                             f"{my_status.output!r}" + retry)
 
 # %% [markdown]
 # ## Going deeper: the workflow ID's promise, with your code

@@ -558,13 +558,16 @@ def trial_run(folder):
 # **Check:** your server starts, runs `my_fib_workflow(5)` and stops cleanly on SIGTERM.
 
 # %% tags=["exercise-check"]
-from fiblab.exercises import expect
+from fiblab.exercises import ExerciseIncomplete
 
-expect((lab.scratch / "my_server.py").exists(),
-       f"there is no {scratch}/my_server.py yet: write it in the exercise cell above, starting "
-       "with the line %%writefile {scratch}/my_server.py, run that cell, then this check again")
+if not (lab.scratch / "my_server.py").exists():
+    raise ExerciseIncomplete(f"there is no {scratch}/my_server.py yet: write it in the exercise "
+                             "cell above, starting with the line "
+                             "%%writefile {scratch}/my_server.py, "
+                             "run that cell, then this check again")
 problem = trial_run(lab.scratch)
-expect(problem is None, f"your server is not right yet: {problem}")
+if problem is not None:
+    raise ExerciseIncomplete(f"your server is not right yet: {problem}")
 print("your server works: it is the one the next sections run")
 my_server_folder = lab.scratch
 

@@ -639,22 +639,25 @@ ran_per_executor = Counter(w.executor_id for w in exercise_rows)
 print(ran_per_executor)
 
 # %% tags=["exercise-check"]
-from fiblab.exercises import expect, require
+from fiblab.exercises import ExerciseIncomplete, require
 
 require(globals(), "exercise_handles", "ran_per_executor",
         task="enqueue fib(29) six times as `exercise_handles` and count what each executor "
              "ran in `ran_per_executor`")
-expect(len(exercise_handles) == 6, f"`exercise_handles` holds {len(exercise_handles)} "
-       "handles: enqueue fib(29) exactly six times")
+if len(exercise_handles) != 6:
+    raise ExerciseIncomplete(f"`exercise_handles` holds {len(exercise_handles)} "
+                             "handles: enqueue fib(29) exactly six times")
 recorded = await client.list_workflows_async(
     workflow_ids=[h.workflow_id for h in exercise_handles])
-expect(all(tuple(w.input["args"]) == (29,) for w in recorded),
-       "every one of the six should be fibonacci_workflow(29)")
-expect(all(w.status == "SUCCESS" for w in recorded),
-       "not all six have finished yet: wait for their results before you count")
-expect(dict(ran_per_executor) == dict(Counter(w.executor_id for w in recorded)),
-       f"`ran_per_executor` is {dict(ran_per_executor)}, but the database says "
-       "otherwise: count `executor_id` over list_workflows_async(workflow_ids=…)")
+if not all(tuple(w.input["args"]) == (29,) for w in recorded):
+    raise ExerciseIncomplete("every one of the six should be fibonacci_workflow(29)")
+if not all(w.status == "SUCCESS" for w in recorded):
+    raise ExerciseIncomplete("not all six have finished yet: wait for their results "
+                             "before you count")
+if dict(ran_per_executor) != dict(Counter(w.executor_id for w in recorded)):
+    raise ExerciseIncomplete(f"`ran_per_executor` is {dict(ran_per_executor)}, but the "
+                             "database says otherwise: count `executor_id` over "
+                             "list_workflows_async(workflow_ids=…)")
 print("Right:", dict(ran_per_executor))
 
 # %% [markdown]

@@ -785,16 +785,19 @@ for w in not_ok:
 # SUCCESS once the bug was fixed and it was resumed.
 
 # %% tags=["exercise-check"]
-from fiblab.exercises import expect, require
+from fiblab.exercises import ExerciseIncomplete, require
 
 require(globals(), "not_ok", task="list the workflows that did not end in SUCCESS as `not_ok`")
 everything = await client.list_workflows_async(load_input=False, load_output=False)
 not_success = {w.workflow_id for w in everything if w.status != "SUCCESS"}
 yours = {getattr(w, "workflow_id", w) for w in not_ok}
-expect(not yours - not_success, f"{len(yours - not_success)} of `not_ok` ended in SUCCESS: "
-       "keep only the ones whose status is not SUCCESS")
-expect(not not_success - yours, f"{len(not_success - yours)} workflow(s) that did not end "
-       "in SUCCESS are missing from `not_ok`: list every workflow of the database")
+if yours - not_success:
+    raise ExerciseIncomplete(f"{len(yours - not_success)} of `not_ok` ended in SUCCESS: "
+                             "keep only the ones whose status is not SUCCESS")
+if not_success - yours:
+    raise ExerciseIncomplete(f"{len(not_success - yours)} workflow(s) that did not end "
+                             "in SUCCESS are missing from `not_ok`: list every workflow of the "
+                             "database")
 print("Right:", sorted((w.name, w.status) for w in everything if w.workflow_id in yours))
 
 # %% [markdown]

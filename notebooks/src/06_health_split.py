@@ -535,19 +535,23 @@ sigterm_outcome = {"state": poison_supervisor.state, "restarts": poison_supervis
 print(sigterm_outcome, "|", poison_supervisor.message)
 
 # %% tags=["exercise-check"]
-from fiblab.exercises import expect, require
+from fiblab.exercises import ExerciseIncomplete, require
 
 require(globals(), "sigterm_outcome",
         task="send the poison worker SIGTERM, wait for its supervisor, and record "
              '`sigterm_outcome = {"state": …, "restarts": …, "exit_code": …}`')
-expect(poison_supervisor.finished, f"the supervisor is still {poison_supervisor.state}: send "
-       "os.kill(poison.pid, signal.SIGTERM), then poison_supervisor.wait_finished(timeout=30)")
+if not poison_supervisor.finished:
+    raise ExerciseIncomplete(f"the supervisor is still {poison_supervisor.state}: send "
+                             "os.kill(poison.pid, signal.SIGTERM), then "
+                             "poison_supervisor.wait_finished(timeout=30)")
 truth = {"state": poison_supervisor.state, "restarts": poison_supervisor.restarts,
          "exit_code": poison.returncode}
-expect(sigterm_outcome == truth, f"`sigterm_outcome` is {sigterm_outcome}, but the supervisor "
-       f"and the worker say {truth}: read them after wait_finished()")
-expect(truth == {"state": "exited", "restarts": 0, "exit_code": 0} and not poison.alive,
-       f"expected a clean exit that is not restarted, got {truth}: was the signal SIGTERM?")
+if sigterm_outcome != truth:
+    raise ExerciseIncomplete(f"`sigterm_outcome` is {sigterm_outcome}, but the supervisor "
+                             f"and the worker say {truth}: read them after wait_finished()")
+if not (truth == {"state": "exited", "restarts": 0, "exit_code": 0} and not poison.alive):
+    raise ExerciseIncomplete(f"expected a clean exit that is not restarted, got {truth}: "
+                             "was the signal SIGTERM?")
 print("Right: a SIGTERM from anyone is a request to stop; the supervisor lets the worker go "
       "(state 'exited', no restart, exit code 0).")
 

@@ -512,13 +512,14 @@ leaks = [
 print(leaks)  # only the fetcher_workflow runs: they took the Fetcher object as argument
 
 # %% tags=["exercise-check"]
-from fiblab.exercises import expect, require
+from fiblab.exercises import ExerciseIncomplete, require
 
 require(globals(), "leaks", task="build the list leaks of (workflow name, id) pairs")
 leaked_names = sorted(name for name, _id in leaks)
-expect(leaked_names == ["fetcher_workflow", "fetcher_workflow"],
-       f"leaks names {leaked_names}: the database holds two workflows whose stored inputs "
-       "contain 'hunter' (look at every workflow, not only the last ones)")
+if leaked_names != ["fetcher_workflow", "fetcher_workflow"]:
+    raise ExerciseIncomplete(f"leaks names {leaked_names}: the database holds two workflows "
+                             "whose stored inputs contain 'hunter' (look at every workflow, "
+                             "not only the last ones)")
 print("Right: only the two fetcher_workflow runs took the Fetcher (and its password) as argument.")
 
 # %% [markdown]

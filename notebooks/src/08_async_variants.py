@@ -635,7 +635,7 @@ if __name__ == "__main__":
     sys.exit(main(prog="python -m my_orders"))
 
 # %% tags=["exercise-check"]
-from fiblab.exercises import ExerciseIncomplete, expect
+from fiblab.exercises import ExerciseIncomplete
 from fiblab.spawn import ProcessFailed
 from fiblab.waiting import WaitTimeout
 
@@ -644,12 +644,15 @@ try:
 except (ProcessFailed, WaitTimeout) as error:
     raise ExerciseIncomplete(f"your server or its workflow failed: {error}") from None
 print("exit code:", my_crash_code, "| status:", my_status.status, "| result:", my_status.output)
-expect(my_crash_code == -signal.SIGKILL,
-       "the server was not killed at fib(23): send every fetch through my_fetch_step(n, crash_at)")
-expect(my_status.status == "SUCCESS", f"your workflow ended {my_status.status}: {my_status.error!r}")
-expect(complete_and_in_order(my_status.output),
-       f"wrong results {my_status.output} (expected {EXPECTED}): start the steps, or child "
-       "workflows, in the order of ns, and write the module in the cell above")
+if my_crash_code != -signal.SIGKILL:
+    raise ExerciseIncomplete("the server was not killed at fib(23): send every fetch "
+                             "through my_fetch_step(n, crash_at)")
+if my_status.status != "SUCCESS":
+    raise ExerciseIncomplete(f"your workflow ended {my_status.status}: {my_status.error!r}")
+if not complete_and_in_order(my_status.output):
+    raise ExerciseIncomplete(f"wrong results {my_status.output} (expected {EXPECTED}): start "
+                             "the steps, or child workflows, in the order of ns, and write the "
+                             "module in the cell above")
 print("Right: all six results, once each, in input order, through a crash and a recovery.")
 
 # %% [markdown]
