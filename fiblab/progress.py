@@ -37,8 +37,7 @@ server: the workflow stays PENDING, the reader waits, the recovered workflow wri
 * :func:`watch_progress` – a tqdm bar of steps (a widget in JupyterLab, text elsewhere),
   set to ``index - 1`` steps at each position and fed by a background thread, so a
   notebook cell can go on (SIGKILL the server, restart it) while the bar stalls and
-  moves again; :func:`watch_progress_async` is the same reader as a
-  coroutine for an event loop.
+  moves again.
 * :func:`stream_positions` – every position a finished workflow wrote, for a check
   against :func:`expected_positions`.
 """
@@ -151,38 +150,6 @@ def watch_progress(
 
     watch.thread = threading.Thread(target=read, name=f"progress-{workflow_id}", daemon=True)
     watch.thread.start()
-    return watch
-
-
-async def watch_progress_async(
-    client: DBOSClient,
-    workflow_id: str,
-    total: int,
-    *,
-    description: str = "steps",
-    show: bool = True,
-    polling_interval_sec: float = PROGRESS_POLLING_SEC,
-) -> ProgressWatch:
-    """:func:`watch_progress` as a coroutine (``read_stream_async``): returns at the end.
-
-    In the background: ``task = asyncio.ensure_future(watch_progress_async(…))``. The task
-    runs only while the cell awaits; a cell that calls blocking code meanwhile stalls the
-    bar too, so for a kill-and-restart demonstration use :func:`watch_progress`.
-    """
-    watch = ProgressWatch(workflow_id, total)
-    bar = _bar(total, description, show)
-    try:
-        async for value in client.read_stream_async(
-            workflow_id, config.PROGRESS_STREAM, polling_interval_sec=polling_interval_sec
-        ):
-            watch.seen(value)
-            _advance(bar, value)
-    except BaseException as error:
-        watch.error = error
-        raise
-    finally:
-        bar.close()
-        watch.finished.set()
     return watch
 
 

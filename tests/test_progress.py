@@ -8,7 +8,6 @@ once and in order, because DBOS records a write from the workflow like a step.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import time
 from collections import Counter
@@ -17,12 +16,7 @@ import pytest
 
 from fiblab import client as fc
 from fiblab.fib import fib_iterative
-from fiblab.progress import (
-    expected_positions,
-    stream_positions,
-    watch_progress,
-    watch_progress_async,
-)
+from fiblab.progress import expected_positions, stream_positions, watch_progress
 from fiblab.timeline import workflow_spans
 from fiblab.waiting import wait_for
 
@@ -102,24 +96,6 @@ def test_stream_writes_are_recorded_between_the_steps(lab) -> None:
     spans = workflow_spans(fc.step_rows(lab.client, [plain.workflow_id, with_progress.workflow_id]))
     assert [span["steps"] for span in spans] == [11, 11]
     assert stream_positions(lab.client, plain.workflow_id) == []  # progress is opt-in
-
-
-def test_async_reader_in_an_event_loop(lab) -> None:
-    lab.start_server("s1")
-
-    async def run():
-        handle = await lab.client.enqueue_async(
-            fc.enqueue_options("fibonacci_steps_workflow"), 12, step_seconds=0.01, progress=True
-        )
-        reader = asyncio.ensure_future(
-            watch_progress_async(lab.client, handle.workflow_id, 11, show=False)
-        )
-        result = await handle.get_result(polling_interval_sec=0.01)
-        return result, await asyncio.wait_for(reader, 30)
-
-    result, watch = asyncio.run(run())
-    assert result == (12, fib_iterative(12))
-    assert watch.positions == expected_positions(12)
 
 
 def test_a_running_workflow_is_refused_by_the_check_helper(lab) -> None:
