@@ -53,7 +53,6 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 SOURCES = NOTEBOOKS / "src"
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 FORMAT = "py:percent"
-NAV_IDS = ("nav-top", "nav-bottom")
 LAYOUT = "lines_to_next_cell"  # jupytext's own record of blank lines, not ours
 COMMAND = ".venv/bin/python tools/build_notebooks.py"
 
@@ -99,7 +98,7 @@ def to_source(nb: nbformat.NotebookNode) -> str:
     body = nbformat.v4.new_notebook()
     body.metadata = {"jupytext": {"notebook_metadata_filter": "-all"}}  # no YAML header
     for cell in nb.cells:
-        if cell.get("id") not in NAV_IDS:
+        if cell.get("id") not in workshop.NAV_IDS:
             body.cells.append(copy.deepcopy(cell))
             body.cells[-1].metadata = cell_metadata(cell)
     return jupytext.writes(body, fmt=FORMAT)
@@ -130,7 +129,7 @@ class Entry:
 
 def describe(stem: str, nb: nbformat.NotebookNode) -> Entry:
     """Title and objectives from a notebook's opening markdown cell, time from the model."""
-    opening = next(c for c in nb.cells if c.get("id") not in NAV_IDS).source
+    opening = next(c for c in nb.cells if c.get("id") not in workshop.NAV_IDS).source
     title = re.search(r"^# (.+)$", opening, re.M)
     goals = re.search(r"\*\*You will be able to:\*\*(.+?)(?:\n\n|$)", opening, re.S)
     return Entry(

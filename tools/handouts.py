@@ -62,15 +62,16 @@ from nbconvert import HTMLExporter
 from nbconvert.filters import markdown2html
 from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
+from fiblab.machine import usable_cores
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workshop  # noqa: E402
 from build_notebooks import NOTEBOOKS, Entry, describe, index_notebook, notebooks  # noqa: E402
-from editions import student_edition, without_live_widgets  # noqa: E402
+from editions import failures, student_edition, without_live_widgets  # noqa: E402
 from instructor_page import instructor_page  # noqa: E402
 from terminal_handout import terminal_page  # noqa: E402
 
 REPO = NOTEBOOKS.parent
-NAV_IDS = ("nav-top", "nav-bottom")
 DATABASE_URL_ENV = "FIBLAB_DATABASE_URL"
 ALONE = "no other notebook of this build at the same time (tools/handouts.py runs one at a time)"
 
@@ -141,12 +142,6 @@ class Handout:
     conditions: dict = field(default_factory=dict)  # see ``observed``
 
 
-def usable_cores() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 @contextmanager
 def observed(alongside: str, run: str) -> Iterator[dict]:
     """Record the conditions a notebook runs under while the block runs, for its page:
@@ -212,7 +207,7 @@ def select(only: str | None) -> list[Path]:
 def load(path: Path) -> Handout:
     nb = nbformat.read(path, as_version=4)
     body = copy.copy(nb)
-    body.cells = [c for c in nb.cells if c.get("id") not in NAV_IDS]
+    body.cells = [c for c in nb.cells if c.get("id") not in workshop.NAV_IDS]
     return Handout(path.stem, describe(path.stem, body), nb)
 
 
@@ -253,12 +248,8 @@ def execute(handout: Handout, timeout: int) -> nbformat.NotebookNode:
 
 def failed_cell(nb: nbformat.NotebookNode) -> str | None:
     """The first error output of a cell not tagged to fail, named as a person would look for it."""
-    for cell in nb.cells:
-        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
-            failed = [o for o in cell.outputs if o.output_type == "error"]
-            if failed:
-                return f"cell {cell.id}: {failed[0].ename}: {failed[0].evalue}"
-    return None
+    found = failures(nb)
+    return str(found[0]) if found else None
 
 
 def coalesced(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:

@@ -11,24 +11,22 @@ from __future__ import annotations
 
 import html
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
+import check_wheels
 import nbformat
 import workshop
 from editions import CHECK_TAG, SOLUTION_TAG, has_tag
 from nbconvert.filters import markdown2html
 
 CHECK_PARAGRAPH = "**Check:**"
-PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
 
 def supported_pythons() -> str:
     """The Pythons fiblab supports, from pyproject.toml ([tool.fiblab] pythons): "3.11 to 3.15"."""
-    pythons = tomllib.loads(PYPROJECT.read_text())["tool"]["fiblab"]["pythons"]
+    pythons = check_wheels.pythons()
     return f"{pythons[0]} to {pythons[-1]}" if len(pythons) > 1 else pythons[0]
 
 

@@ -33,12 +33,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
+from editions import SOLUTION_TAG
 
 SOURCES = Path(__file__).resolve().parent.parent / "notebooks" / "src"
 DEEPER = "Going deeper: "
 HALF_DAY_LIMIT = 180  # minutes of notebooks on the half-day core track, breaks not counted
 NAV_IDS = ("nav-top", "nav-bottom")  # the build's navigation cells: nothing to read
-SOLUTION_TAG = "solution"
 # The **Time:** paragraph is what this model writes: its own words do not count.
 TIME_LINE = re.compile(r"\*\*Time:\*\*.*?(?=\n[ \t]*\n|\Z)", re.S)
 SECTION_HEADING = re.compile(r"^## (.+)$")
