@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 from dbos import (
     DBOSClient,
@@ -107,27 +107,20 @@ async def enqueue_many_async(
 
 def enqueue_together(
     client: DBOSClient,
-    database_url: str,
     requests: Sequence[tuple[EnqueueOptions, Sequence[Any], dict[str, Any]]],
 ) -> list[WorkflowHandle[Any]]:
     """Enqueue one workflow per ``(options, args, kwargs)`` in ONE database transaction
     (``DBOSClient.enqueue_in_transaction``): a queue's poll sees all of them or none, so
     it picks among all of them (enqueued one by one, the first could be taken before
-    the last arrives)."""
-    import sqlalchemy as sa
-
-    from .database import sqlalchemy_url
+    the last arrives). The transaction is on the client's own connection pool (its system
+    database's engine, ``_sys_db.engine`` in ``dbos/_client.py``)."""
 
     def enqueue() -> list[WorkflowHandle[Any]]:
-        engine = sa.create_engine(sqlalchemy_url(database_url))
-        try:
-            with engine.begin() as connection:
-                return [
-                    client.enqueue_in_transaction(connection, options, *args, **kwargs)
-                    for options, args, kwargs in requests
-                ]
-        finally:
-            engine.dispose()
+        with client._sys_db.engine.begin() as connection:
+            return [
+                client.enqueue_in_transaction(connection, options, *args, **kwargs)
+                for options, args, kwargs in requests
+            ]
 
     return in_worker_thread(enqueue)
 
@@ -174,26 +167,16 @@ def results_as_completed(
 
 
 async def results_as_completed_async(
-    client: DBOSClient | Sequence[WorkflowHandleAsync[Any]],
-    handles: Sequence[WorkflowHandleAsync[Any]] | None = None,
+    client: DBOSClient,
+    handles: Sequence[WorkflowHandleAsync[Any]],
     timeout: float = 120.0,
     polling_interval_sec: float = config.RESULT_POLLING_INTERVAL_SEC,
 ) -> AsyncIterator[tuple[str, Any]]:
-    """Async :func:`results_as_completed`: ``async for wid, result in …(client, handles)``.
-
-    The older call form ``results_as_completed_async(handles)`` still works: it waits on
-    the system database those handles poll (see :func:`_client_of`).
-    """
-    if handles is None:  # the older form: handles only
-        handles = list(client)  # type: ignore[arg-type]
-        if not handles:
-            return
-        client = _client_of(handles)
-    waiter = cast(DBOSClient, client)
+    """Async :func:`results_as_completed`: ``async for wid, result in …(client, handles)``."""
     pending = list(handles)
     deadline = time.monotonic() + timeout
     while pending:
-        handle = await first_finished(waiter, pending, deadline, timeout, polling_interval_sec)
+        handle = await first_finished(client, pending, deadline, timeout, polling_interval_sec)
         pending.remove(handle)
         try:
             yield (
@@ -231,21 +214,6 @@ async def first_finished(
             return await asyncio.wait_for(waiting, min(left, pause * POLLS_PER_PAUSE))
         except TimeoutError:  # nothing finished in this window: poll less often
             pause = min(pause * PAUSE_GROWTH, polling_interval_sec * MAX_PAUSE_FACTOR)
-
-
-def _client_of(handles: Sequence[Any]) -> DBOSClient:
-    """A ``DBOSClient`` view on the system database that a client's handles poll.
-
-    For callers that pass only handles (the form before ``wait_first``):
-    ``DBOSClient.wait_first_async`` reads nothing of the client but its system database,
-    which a ``DBOSClient``'s handles keep as ``_sys_db`` (``dbos/_client.py``).
-    """
-    databases = {getattr(handle, "_sys_db", None) for handle in handles}
-    if len(databases) != 1 or None in databases:
-        raise TypeError("pass the DBOSClient: results_as_completed_async(client, handles)")
-    view = object.__new__(DBOSClient)
-    view._sys_db = databases.pop()
-    return view
 
 
 def _result_or_error(handle: WorkflowHandle[Any], polling_interval_sec: float) -> Any:

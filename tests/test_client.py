@@ -84,7 +84,7 @@ def test_results_as_completed_async_reports_errors_as_values(lab) -> None:
     async def run() -> list:
         handles = [await lab.client.enqueue_async(fc.enqueue_options(), n) for n in (10, 11)]
         handles.append(await lab.client.enqueue_async(fc.enqueue_options(), "x"))
-        return [r async for _, r in fc.results_as_completed_async(handles, timeout=60)]
+        return [r async for _, r in fc.results_as_completed_async(lab.client, handles, timeout=60)]
 
     results = asyncio.run(run())
     errors = [r for r in results if isinstance(r, Exception)]
@@ -128,8 +128,8 @@ def test_enqueue_together_is_all_or_nothing(lab) -> None:
     ]
     unstorable = (fc.enqueue_options("fibonacci_steps_workflow"), [lambda: 3], {})
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever pickle raises for a lambda
-        fc.enqueue_together(lab.client, lab.database_url, [*requests, unstorable])
+        fc.enqueue_together(lab.client, [*requests, unstorable])
     assert lab.client.list_workflows() == []
-    handles = fc.enqueue_together(lab.client, lab.database_url, requests)
+    handles = fc.enqueue_together(lab.client, requests)
     statuses = lab.client.list_workflows(workflow_ids=[h.workflow_id for h in handles])
     assert sorted(s.priority for s in statuses) == [1, 2]

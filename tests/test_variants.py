@@ -317,7 +317,7 @@ def test_async_workflows_overlap_and_arrive_as_they_complete(lab) -> None:
             await lab.client.enqueue_async(fc.enqueue_options("fib_child_workflow"), n, seconds)
             for n, seconds in jobs
         ]
-        arrived = [r async for _wid, r in fc.results_as_completed_async(handles)]
+        arrived = [r async for _wid, r in fc.results_as_completed_async(lab.client, handles)]
         return handles, arrived
 
     handles, arrived = asyncio.run(run())

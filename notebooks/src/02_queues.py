@@ -196,7 +196,7 @@ from fiblab.processes import ServerGroup
 
 JOB_SIZES = {"big": (4, 2), "small": (2, 1)}  # kind: (n, priority); 3 steps or 1
 ENQUEUED = ["big"] * 2 + ["small"] * 2
-sized_handles = fc.enqueue_together(lab.client, lab.database_url, [
+sized_handles = fc.enqueue_together(lab.client, [
     (fc.enqueue_options("fibonacci_steps_workflow", "one_at_a_time", priority=JOB_SIZES[kind][1]),
      [JOB_SIZES[kind][0]], {"step_seconds": 0.05})
     for kind in ENQUEUED

@@ -125,7 +125,7 @@ started = time.perf_counter()
 handles = await fc.enqueue_many_async(client, ns)
 by_id = {h.workflow_id: h for h in handles}
 completed = []
-async for workflow_id, outcome in fc.results_as_completed_async(handles):
+async for workflow_id, outcome in fc.results_as_completed_async(client, handles):
     n, value, seconds = outcome
     executor = (await by_id[workflow_id].get_status()).executor_id
     completed.append({"n": n, "fib(n)": value, "seconds": seconds, "executor": executor})
@@ -631,7 +631,7 @@ assert type(awaited).__name__ == "DBOSAwaitedWorkflowCancelledError"
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 exercise_handles = [await client.enqueue_async(fc.enqueue_options(), 29) for _ in range(6)]
-async for exercise_id, exercise_outcome in fc.results_as_completed_async(exercise_handles):
+async for exercise_id, exercise_outcome in fc.results_as_completed_async(client, exercise_handles):
     print(exercise_id[:8], exercise_outcome)
 exercise_rows = await client.list_workflows_async(
     workflow_ids=[h.workflow_id for h in exercise_handles])

@@ -500,7 +500,7 @@ await client.register_queue_async(
 )
 STRANDED_STEP_SECONDS = 0.03  # a little slower: on a busy machine the two start apart
 stranded_ids = [h.workflow_id for h in fc.enqueue_together(
-    client, lab.database_url, [(STEPS, [N], {"step_seconds": STRANDED_STEP_SECONDS})] * 2)]
+    client, [(STEPS, [N], {"step_seconds": STRANDED_STEP_SECONDS})] * 2)]
 stranded = [await client.retrieve_workflow_async(w) for w in stranded_ids]
 wait_for(lambda: all(len(lab.executions(w)) >= 5 for w in stranded_ids), 30,
          "both workflows to be under way")

@@ -478,7 +478,7 @@ async_handles = [
     for n, seconds in jobs
 ]
 arrivals = []
-async for workflow_id, result in fc.results_as_completed_async(async_handles):
+async for workflow_id, result in fc.results_as_completed_async(lab.client, async_handles):
     arrivals.append({"workflow_id": workflow_id[:8], "result": result,
                      "arrived after (s)": time.perf_counter() - started})
 async_wall = time.perf_counter() - started
