@@ -10,6 +10,8 @@ DBOS's migrations first (from a notebook cell, on a worker thread: see
 from __future__ import annotations
 
 import contextlib
+import functools
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -138,7 +140,8 @@ def drop_database(database_url: str) -> None:
 
 
 def lock_sqlite_claims() -> None:
-    """Make each SQLite queue claim of this process count and claim in one transaction.
+    """Make each SQLite queue claim of this process that shares a limit with other
+    processes count and claim in one transaction.
 
     DBOS 3.4 claims queued workflows in one SQLAlchemy transaction
     (``start_queued_workflows`` in ``dbos/_sys_db.py``): it counts the queue's PENDING
@@ -147,24 +150,47 @@ def lock_sqlite_claims() -> None:
     IMMEDIATE``, set in ``dbos/_sys_db_sqlite.py``) only at the first write, so the count
     and the selection run before it, each on its own: a claim by another process that
     commits between them is not counted, and both processes fill the limit (two servers
-    on a queue with ``global_concurrency=2`` ran four at once). Here the claim takes the
-    write lock first, as DBOS's own SQLite migrations do, by wrapping DBOS's private
-    ``SQLiteSystemDatabase._begin``, which only the claim uses (pinned DBOS 3.4.0;
-    tests/test_sqlite_claims.py fails if an upgrade undoes it). On PostgreSQL DBOS claims
-    under REPEATABLE READ, which refuses such a claim. Idempotent; every fiblab launch
-    calls it.
+    on a queue with ``global_concurrency=2`` ran four at once). Here such a claim takes the
+    write lock first, as DBOS's own SQLite migrations do: DBOS's private
+    ``SQLiteSystemDatabase._begin``, which only the claim uses, begins with ``BEGIN
+    IMMEDIATE`` while ``start_queued_workflows`` claims for a queue with a budget shared
+    across processes (DBOS's own test, ``has_shared_budget``: a global or partition
+    concurrency, or a rate limit). Any other poll stays a read that takes no lock (pinned
+    DBOS 3.4.0; tests/test_sqlite_claims.py fails if an upgrade undoes it). On PostgreSQL
+    DBOS claims under REPEATABLE READ, which refuses such a claim. Idempotent; every
+    fiblab launch calls it.
     """
     from dbos._sys_db_sqlite import SQLiteSystemDatabase
 
-    dbos_begin = SQLiteSystemDatabase._begin
-    if getattr(dbos_begin, "locks_first", False):
+    if getattr(SQLiteSystemDatabase._begin, "locks_first", False):
         return
+    dbos_begin = SQLiteSystemDatabase._begin
+    dbos_claim = SQLiteSystemDatabase.start_queued_workflows
+    claiming_shared = threading.local()
 
     @contextlib.contextmanager
     def begin_locked(self, isolation: str | None) -> Iterator[sa.Connection]:
         with dbos_begin(self, isolation) as connection:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if getattr(claiming_shared, "on", False):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
             yield connection
+
+    @functools.wraps(dbos_claim)
+    def claim(self, queue, *args, **kwargs):
+        claiming_shared.on = any(
+            limit is not None
+            for limit in (
+                queue._concurrency,
+                queue._partition_concurrency,
+                queue._limiter,
+                queue._partition_limiter,
+            )
+        )
+        try:
+            return dbos_claim(self, queue, *args, **kwargs)
+        finally:
+            claiming_shared.on = False
 
     begin_locked.locks_first = True  # type: ignore[attr-defined]
     SQLiteSystemDatabase._begin = begin_locked  # type: ignore[method-assign]
+    SQLiteSystemDatabase.start_queued_workflows = claim  # type: ignore[method-assign]

@@ -73,3 +73,34 @@ def test_no_claim_slips_in_between_the_count_and_the_claim(tmp_path) -> None:
         f"against a limit of {CAP}"
     )
     assert len(first_claimed) == CAP
+
+
+def test_only_a_claim_with_a_shared_limit_waits_for_the_write_lock(tmp_path) -> None:
+    """An idle poll of a queue with no limit shared across processes stays a plain read:
+    it goes on while another process holds the write lock; a capped queue's poll waits
+    for it (here, with no busy timeout, it is refused at once)."""
+    lock_sqlite_claims()
+    url = f"sqlite:///{tmp_path}/claims.sqlite"
+    poller = connect(url)
+    holder = sa.create_engine(f"sqlite:///{tmp_path}/claims.sqlite")
+    try:
+        poller.register_queue("capped", worker_concurrency=CAP, global_concurrency=CAP)
+        poller.register_queue("free", worker_concurrency=CAP)
+        engine = poller._sys_db.engine
+        engine.dispose()
+        sa.event.listen(
+            engine, "connect", lambda dbapi_conn, _r: dbapi_conn.execute("PRAGMA busy_timeout=0")
+        )
+        sys_db = poller._sys_db
+        with holder.connect() as held:
+            held.exec_driver_sql("BEGIN IMMEDIATE")  # another process is writing
+            free, _ = sys_db.start_queued_workflows(
+                sys_db.get_queue("free"), "poller", config.APP_VERSION, None
+            )
+            with pytest.raises(OperationalError, match="database is locked"):
+                claim(poller, "poller")
+            held.exec_driver_sql("ROLLBACK")
+    finally:
+        poller.destroy()
+        holder.dispose()
+    assert free == []
