@@ -36,7 +36,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-import psutil
 from sqlalchemy import event
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,6 +45,7 @@ from fiblab import client as fc  # noqa: E402
 from fiblab import config  # noqa: E402
 from fiblab.lab import Lab  # noqa: E402
 from fiblab.progress import expected_positions  # noqa: E402
+from fiblab.spawn import cpu_seconds  # noqa: E402
 
 ROOT = REPO / "benchmarks"
 WINDOW_SEC = 3.0  # how long the queries of a waiting client are counted
@@ -172,8 +172,8 @@ def bench_queries(trials: int) -> None:
 def steps_run(lab: Lab, count: int, n: int, step_seconds: float, progress: bool):
     """Wall seconds until ``count`` step workflows are done, and the CPU seconds the
     servers spent meanwhile (the database's own work included on SQLite, not on PostgreSQL)."""
-    servers = [psutil.Process(p.pid) for p in lab.processes if p.alive]
-    cpu_before = sum(sum(s.cpu_times()[:2]) for s in servers)
+    servers = [p.pid for p in lab.processes if p.alive]
+    cpu_before = sum(cpu_seconds(pid) for pid in servers)
     started = time.perf_counter()
     options = fc.enqueue_options("fibonacci_steps_workflow")
     handles = [
@@ -183,7 +183,7 @@ def steps_run(lab: Lab, count: int, n: int, step_seconds: float, progress: bool)
     for _wid, result in fc.results_as_completed(lab.client, handles, timeout=600):
         assert not isinstance(result, Exception), result
     wall = time.perf_counter() - started
-    return wall, sum(sum(s.cpu_times()[:2]) for s in servers) - cpu_before
+    return wall, sum(cpu_seconds(pid) for pid in servers) - cpu_before
 
 
 def spread(values: list[float]) -> str:

@@ -145,7 +145,7 @@ class ChaosReport:
 
     def summary(self) -> str:
         down = sum(end - start for start, end, _victim in self.outages)
-        outages = f" ({len(self.outages)} during {len(self.outages)} outages, {down:.1f} s down)"
+        outages = f" ({len(self.outages)} of them during as many outages, {down:.1f} s down)"
         return (
             f"chaos seed={self.seed}: {self.workflows} workflows, {len(self.kills)} kills"
             f"{outages if self.outages else ''} in {self.seconds:.1f} s; "

@@ -193,7 +193,7 @@ class LocalPostgres:
         """Stop the cluster and delete its folder (and end its watcher); False if none
         was running."""
         try:
-            state = json.loads(self.state_file.read_text())
+            state = self._state()
         except (OSError, ValueError):
             state = None
         if state is not None:
@@ -217,7 +217,7 @@ class LocalPostgres:
 
     def halt(self) -> None:
         """Stop the server but keep its data (to simulate an outage); :meth:`resume` restarts it."""
-        state = json.loads(self.state_file.read_text())
+        state = self._state()
         data = str(Path(state["data_root"]) / "data")
         self._pg(
             Path(state["bin_dir"]), state["user"], "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"
@@ -225,7 +225,7 @@ class LocalPostgres:
 
     def resume(self) -> None:
         """Start a halted server again, on the same port with the same data."""
-        state = json.loads(self.state_file.read_text())
+        state = self._state()
         data_root = Path(state["data_root"])
         options = f"-p {state['port']} -c listen_addresses=127.0.0.1 -k {data_root} -c fsync=off"
         log = str(data_root / "server.log")
@@ -258,8 +258,12 @@ class LocalPostgres:
                 total += sum(child.cpu_times()[:2])
         return total
 
+    def _state(self) -> dict:
+        """What :meth:`start` recorded of the running cluster (folders, port, user, binaries)."""
+        return json.loads(self.state_file.read_text())
+
     def _postmaster(self) -> psutil.Process:
-        state = json.loads(self.state_file.read_text())
+        state = self._state()
         pid_file = Path(state["data_root"]) / "data" / "postmaster.pid"
         return psutil.Process(int(pid_file.read_text().split()[0]))
 

@@ -224,7 +224,7 @@ def check(python: str, platform: Platform, requirements: list[str], pages: Path)
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
             errors = ERROR.findall(output)
-            detail = errors[-1] if errors else output.strip().splitlines()[-1:]
+            detail = errors[-1] if errors else (output.strip().splitlines() or [""])[-1]
             return Result(python, platform, False, without_wheel(output), str(detail), seconds)
         data = json.loads(report.read_text())
     wrong_markers = {
