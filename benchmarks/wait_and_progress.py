@@ -128,6 +128,15 @@ async def count_until_done(lab: Lab, counter: QueryCounter, way, n: int, interva
     return counter.count - before, time.perf_counter() - started
 
 
+def medians(
+    trials: int, run: Callable[..., Awaitable[tuple[float, float]]], *args: object
+) -> tuple[float, float]:
+    """Await ``run(*args)`` ``trials`` times, each on a fresh event loop; the median of
+    each of its two figures."""
+    runs = [asyncio.run(run(*args)) for _ in range(trials)]
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+
+
 def bench_queries(trials: int) -> None:
     print(f"\n== queries: statements sent by a waiting client (medians of {trials}) ==")
     with Lab("bench-wait-queries", root=ROOT) as lab:
@@ -136,12 +145,7 @@ def bench_queries(trials: int) -> None:
             for n in SIZES:
                 base = None
                 for name, way in WAYS.items():
-                    runs = [
-                        asyncio.run(count_while_waiting(lab, counter, way, n, interval))
-                        for _ in range(trials)
-                    ]
-                    rate = statistics.median(r[0] for r in runs)
-                    cpu = statistics.median(r[1] for r in runs)
+                    rate, cpu = medians(trials, count_while_waiting, lab, counter, way, n, interval)
                     base = base or rate
                     print(
                         f"waiting, {interval:g} s polling, N={n:>2}: {name:<38} "
@@ -153,12 +157,7 @@ def bench_queries(trials: int) -> None:
         for n in SIZES:
             base = None
             for name, way in WAYS.items():
-                runs = [
-                    asyncio.run(count_until_done(lab, counter, way, n, interval))
-                    for _ in range(trials)
-                ]
-                total = statistics.median(r[0] for r in runs)
-                seconds = statistics.median(r[1] for r in runs)
+                total, seconds = medians(trials, count_until_done, lab, counter, way, n, interval)
                 base = base or total
                 print(
                     f"until done, {interval:g} s polling, N={n:>2}: {name:<38} "
