@@ -299,13 +299,12 @@ def tracks_markdown(times: list[tuple[str, NotebookTime]], rates: Rates = RATES)
 def source_times(rates: Rates = RATES) -> list[tuple[str, NotebookTime]]:
     """(title, estimate) for every notebook source in notebooks/src."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from build_notebooks import parse  # noqa: PLC0415 (build_notebooks imports this module)
+    from build_notebooks import describe, parse  # noqa: PLC0415 (it imports this module)
 
     found = []
     for path in sorted(SOURCES.glob("[0-9][0-9]_*.py")):
         nb = parse(path.read_text(), path.name)
-        title = re.search(r"^# (.+)$", nb.cells[0].source, re.M)
-        found.append((title.group(1) if title else path.stem, estimate(path.stem, nb, rates)))
+        found.append((describe(path.stem, nb).title, estimate(path.stem, nb, rates)))
     return found
 
 
