@@ -61,7 +61,7 @@ class Lab:
     ) -> Lab:
         """A Lab that starts from nothing: DELETES everything in its scratch folder and its
         database (workflows, step log, servers an earlier run left running); see :meth:`reset`."""
-        return cls(name, root, sqlite, postgres).reset()
+        return cls(name, root=root, sqlite=sqlite, postgres=postgres).reset()
 
     # --- state ------------------------------------------------------------------------
 
